@@ -1,0 +1,363 @@
+"""The ledger: one DynamoDB table holding usage records, month aggregates, timelines and rejections.
+
+Item layout (pk / sk):
+
+| item | pk | sk | indexes |
+|---|---|---|---|
+| usage record | `RES#<arn>` | `USAGE#<record id>` | by_month: `MONTH#<YYYY-MM>` / record id |
+| timeline of an endpoint or notebook | `RES#<arn>` | `STATE` | open_resources while it bills |
+| endpoint config (instance types) | `RES#<config arn>` | `CONFIG` | |
+| month aggregate | `AGG#<YYYY-MM>` | `<dimension>#<value>` | |
+| rejected event | `REJECTED#<YYYY-MM-DD>` | `<time>#<digest>` | (expires after 30 days) |
+
+Usage records and the aggregates they move are written in one TransactWriteItems, so a duplicate (its
+conditional put fails) can never double count, and a crash can never leave half a write.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from enum import Enum
+from typing import TYPE_CHECKING, Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import ClientError
+
+from sagecost.domain.aggregates import AggregateDelta
+from sagecost.domain.timeline import TimelineChange
+from sagecost.models.ledger import Dimension, UsageRecord
+from sagecost.models.state import EndpointConfigSnapshot, ResourceTimeline
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
+
+TRANSACTION_LIMIT = 100
+REJECTION_RETENTION = timedelta(days=30)
+MAX_RAW_BYTES = 64 * 1024
+
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+
+class ConcurrentUpdate(Exception):
+    """Another writer changed the timeline first; reload and recompute."""
+
+
+def _plain(value: Any) -> Any:
+    """Python values -> what TypeSerializer takes (ISO strings for times, lists for tuples)."""
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _item(attributes: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: _serializer.serialize(_plain(v)) for k, v in attributes.items()}
+
+
+def _python(item: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: _deserializer.deserialize(v) for k, v in item.items()}
+
+
+def resource_pk(arn: str) -> str:
+    return f"RES#{arn}"
+
+
+def record_key(record_id: str, arn: str) -> dict[str, Any]:
+    return _item({"pk": resource_pk(arn), "sk": f"USAGE#{record_id}"})
+
+
+def record_item(record: UsageRecord) -> dict[str, Any]:
+    attributes = record.model_dump(mode="python")
+    attributes.update(
+        pk=resource_pk(record.resource_arn),
+        sk=f"USAGE#{record.record_id}",
+        gsi1pk=f"MONTH#{record.month}",
+        gsi1sk=record.record_id,
+        item_type="usage",
+        unpriced=record.unpriced,
+    )
+    return _item(attributes)
+
+
+def record_from_item(item: Mapping[str, Any]) -> UsageRecord:
+    values = _python(item)
+    fields = {k: v for k, v in values.items() if k in UsageRecord.model_fields}
+    return UsageRecord.model_validate(fields)
+
+
+def aggregate_update(table: str, delta: AggregateDelta) -> dict[str, Any]:
+    key = delta.key
+    return {
+        "TableName": table,
+        "Key": _item({"pk": f"AGG#{key.month}", "sk": f"{key.dimension.value}#{key.value}"}),
+        "UpdateExpression": (
+            "ADD cost :cost, records :records, unpriced_records :unpriced, "
+            "unpriced_instance_hours :unpriced_hours "
+            "SET item_type = :type, #month = :month, dimension = :dimension, #value = :value"
+        ),
+        "ExpressionAttributeNames": {"#month": "month", "#value": "value"},
+        "ExpressionAttributeValues": _item(
+            {
+                ":cost": delta.cost,
+                ":records": delta.records,
+                ":unpriced": delta.unpriced_records,
+                ":unpriced_hours": delta.unpriced_instance_hours,
+                ":type": "aggregate",
+                ":month": key.month,
+                ":dimension": key.dimension.value,
+                ":value": key.value,
+            }
+        ),
+    }
+
+
+@dataclass(frozen=True)
+class Aggregate:
+    """A month's metered cost for one value of one dimension."""
+
+    month: str
+    dimension: Dimension
+    value: str
+    cost: Decimal
+    records: int
+    unpriced_records: int
+    unpriced_instance_hours: Decimal
+
+
+def _is_condition_failure(error: ClientError) -> bool:
+    reasons = error.response.get("CancellationReasons", [])
+    return any(reason.get("Code") == "ConditionalCheckFailed" for reason in reasons)
+
+
+class DynamoLedger:
+    """Reads and writes the ledger table. Every write that moves money is one transaction."""
+
+    def __init__(self, client: DynamoDBClient, table_name: str) -> None:
+        self.client = client
+        self.table = table_name
+
+    # --- usage of jobs -------------------------------------------------------------------------
+
+    def put_job_records(self, records: Sequence[UsageRecord], deltas: Sequence[AggregateDelta]) -> bool:
+        """Write a finished job's records and aggregates at once; False if they were already written."""
+        actions: list[TransactWriteItemTypeDef] = [
+            {
+                "Put": {
+                    "TableName": self.table,
+                    "Item": record_item(record),
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            }
+            for record in records
+        ]
+        actions += [{"Update": aggregate_update(self.table, delta)} for delta in deltas]  # type: ignore[misc]
+        if len(actions) > TRANSACTION_LIMIT:
+            raise ValueError(f"a job produced {len(actions)} writes, more than one transaction holds")
+        try:
+            self.client.transact_write_items(TransactItems=actions)
+        except self.client.exceptions.TransactionCanceledException as error:
+            if _is_condition_failure(error):
+                return False
+            raise
+        return True
+
+    # --- timelines of endpoints and notebooks -------------------------------------------------
+
+    def load_timeline(
+        self, arn: str, *, config_arn: str | None = None
+    ) -> tuple[ResourceTimeline | None, EndpointConfigSnapshot | None]:
+        """The resource's timeline and (for endpoints) its config, in one BatchGetItem."""
+        keys = [_item({"pk": resource_pk(arn), "sk": "STATE"})]
+        if config_arn:
+            keys.append(_item({"pk": resource_pk(config_arn), "sk": "CONFIG"}))
+        request: dict[str, Any] = {self.table: {"Keys": keys, "ConsistentRead": True}}
+        found: list[dict[str, Any]] = []
+        while request:
+            response = self.client.batch_get_item(RequestItems=request)
+            found += response["Responses"].get(self.table, [])
+            request = dict(response.get("UnprocessedKeys") or {})
+        timeline: ResourceTimeline | None = None
+        config: EndpointConfigSnapshot | None = None
+        for raw in found:
+            item = _python(raw)
+            if item["sk"] == "STATE":
+                timeline = ResourceTimeline.model_validate_json(item["doc"])
+            else:
+                config = EndpointConfigSnapshot.model_validate_json(item["doc"])
+        return timeline, config
+
+    def _timeline_put(self, timeline: ResourceTimeline, expected_version: int) -> dict[str, Any]:
+        attributes: dict[str, Any] = {
+            "pk": resource_pk(timeline.resource.arn),
+            "sk": "STATE",
+            "item_type": "timeline",
+            "kind": timeline.resource.kind.value,
+            "version": timeline.version,
+            "doc": timeline.model_dump_json(),
+        }
+        if timeline.is_billing:
+            attributes["open_pk"] = "OPEN"
+            attributes["open_sk"] = f"{timeline.resource.kind.value}#{timeline.resource.arn}"
+        put: dict[str, Any] = {"TableName": self.table, "Item": _item(attributes)}
+        if expected_version == 0:
+            put["ConditionExpression"] = "attribute_not_exists(pk)"
+        else:
+            put["ConditionExpression"] = "version = :expected"
+            put["ExpressionAttributeValues"] = _item({":expected": expected_version})
+        return put
+
+    def commit(
+        self, change: TimelineChange, expected_version: int, *, config: EndpointConfigSnapshot | None = None
+    ) -> None:
+        """Write a timeline change: its records, deletions, aggregate deltas and the new timeline."""
+        timeline = change.timeline
+        actions: list[dict[str, Any]] = [{"Put": self._timeline_put(timeline, expected_version)}]
+        actions += [{"Put": {"TableName": self.table, "Item": record_item(r)}} for r in change.upserts]
+        actions += [
+            {"Delete": {"TableName": self.table, "Key": record_key(rid, timeline.resource.arn)}}
+            for rid in change.delete_ids
+        ]
+        actions += [{"Update": aggregate_update(self.table, d)} for d in change.aggregate_deltas]
+        if config is not None:
+            actions.append({"Put": {"TableName": self.table, "Item": self._config_item(config)}})
+        if len(actions) > TRANSACTION_LIMIT:
+            raise ValueError(f"{len(actions)} writes do not fit one transaction; meter in smaller steps")
+        try:
+            self.client.transact_write_items(TransactItems=actions)  # type: ignore[arg-type]
+        except self.client.exceptions.TransactionCanceledException as error:
+            if _is_condition_failure(error):
+                raise ConcurrentUpdate(timeline.resource.arn) from error
+            raise
+
+    def open_timelines(self) -> Iterator[ResourceTimeline]:
+        """Every timeline that still bills, from the sparse `open_resources` index."""
+        paginator = self.client.get_paginator("query")
+        pages = paginator.paginate(
+            TableName=self.table,
+            IndexName="open_resources",
+            KeyConditionExpression="open_pk = :open",
+            ExpressionAttributeValues={":open": {"S": "OPEN"}},
+        )
+        for page in pages:
+            for raw in page["Items"]:
+                yield ResourceTimeline.model_validate_json(_python(raw)["doc"])
+
+    # --- endpoint configs ---------------------------------------------------------------------
+
+    def _config_item(self, config: EndpointConfigSnapshot) -> dict[str, Any]:
+        return _item(
+            {
+                "pk": resource_pk(config.arn),
+                "sk": "CONFIG",
+                "item_type": "endpoint_config",
+                "doc": config.model_dump_json(),
+            }
+        )
+
+    def put_endpoint_config(self, config: EndpointConfigSnapshot) -> None:
+        self.client.put_item(TableName=self.table, Item=self._config_item(config))
+
+    # --- rejected input -----------------------------------------------------------------------
+
+    def reject(self, raw: str, reason: str, at: datetime, *, source: str) -> None:
+        """Keep what could not be metered, with why, where an operator can read it (30 days)."""
+        digest = hashlib.sha256(raw.encode()).hexdigest()[:16]
+        body = raw.encode()[:MAX_RAW_BYTES].decode(errors="replace")
+        self.client.put_item(
+            TableName=self.table,
+            Item=_item(
+                {
+                    "pk": f"REJECTED#{at.date().isoformat()}",
+                    "sk": f"{at.isoformat()}#{digest}",
+                    "item_type": "rejected",
+                    "reason": reason,
+                    "source": source,
+                    "raw": body,
+                    "truncated": len(raw.encode()) > MAX_RAW_BYTES,
+                    "expires_at": int((at + REJECTION_RETENTION).timestamp()),
+                }
+            ),
+        )
+
+    # --- reading ------------------------------------------------------------------------------
+
+    def _scan(self, filter_expression: str, values: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        paginator = self.client.get_paginator("scan")
+        for page in paginator.paginate(
+            TableName=self.table,
+            FilterExpression=filter_expression,
+            ExpressionAttributeValues=_item(values),
+        ):
+            yield from page["Items"]
+
+    def records(self, month: str | None = None) -> Iterator[UsageRecord]:
+        """Usage records of one month (by the by_month index), or all of them."""
+        if month is None:
+            items: Iterable[dict[str, Any]] = self._scan("item_type = :t", {":t": "usage"})
+        else:
+            paginator = self.client.get_paginator("query")
+            items = (
+                item
+                for page in paginator.paginate(
+                    TableName=self.table,
+                    IndexName="by_month",
+                    KeyConditionExpression="gsi1pk = :m",
+                    ExpressionAttributeValues={":m": {"S": f"MONTH#{month}"}},
+                )
+                for item in page["Items"]
+            )
+        for item in items:
+            yield record_from_item(item)
+
+    def aggregates(self, month: str) -> list[Aggregate]:
+        paginator = self.client.get_paginator("query")
+        result: list[Aggregate] = []
+        for page in paginator.paginate(
+            TableName=self.table,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": {"S": f"AGG#{month}"}},
+        ):
+            for raw in page["Items"]:
+                item = _python(raw)
+                result.append(
+                    Aggregate(
+                        month=item["month"],
+                        dimension=Dimension(item["dimension"]),
+                        value=item["value"],
+                        cost=item.get("cost", Decimal(0)),
+                        records=int(item.get("records", 0)),
+                        unpriced_records=int(item.get("unpriced_records", 0)),
+                        unpriced_instance_hours=item.get("unpriced_instance_hours", Decimal(0)),
+                    )
+                )
+        return result
+
+    def months(self) -> list[str]:
+        found = {item["month"]["S"] for item in self._scan("item_type = :t", {":t": "aggregate"})}
+        return sorted(found)
+
+    def rejected(self) -> list[dict[str, Any]]:
+        rows = [_python(item) for item in self._scan("item_type = :t", {":t": "rejected"})]
+        return sorted(
+            (
+                {"at": r["sk"].split("#")[0], "reason": r["reason"], "source": r["source"], "raw": r["raw"]}
+                for r in rows
+            ),
+            key=lambda r: (r["at"], r["raw"]),
+        )
+
+
+def dump_json(value: Any) -> str:
+    return json.dumps(_plain(value), sort_keys=True, default=str)

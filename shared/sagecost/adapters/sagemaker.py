@@ -1,0 +1,205 @@
+"""SageMaker reads: the few Describe/List/ListTags calls metering needs, and nothing else."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol
+
+from botocore.exceptions import ClientError
+
+from sagecost.domain.metering import InstanceLine
+from sagecost.models.events import upper_snake
+from sagecost.models.state import EndpointConfigSnapshot, VariantSpec
+
+if TYPE_CHECKING:
+    from mypy_boto3_sagemaker import SageMakerClient
+
+PAGE_SIZE = 100
+
+
+@dataclass(frozen=True)
+class TrainingBilling:
+    """What DescribeTrainingJob says about a job's bill."""
+
+    billable_seconds: int | None
+    training_seconds: int | None
+    start: datetime | None
+    end: datetime | None
+    instances: tuple[InstanceLine, ...]
+    volume_gb: int | None
+    spot: bool = False
+
+
+@dataclass(frozen=True)
+class EndpointSummary:
+    name: str
+    arn: str
+    status: str
+    """UPPER_SNAKE, as in events."""
+    last_modified: datetime
+    config_name: str | None = None
+    variant_counts: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class NotebookSummary:
+    name: str
+    arn: str
+    status: str
+    instance_type: str | None
+    last_modified: datetime
+
+
+class SageMakerReader(Protocol):
+    """The SageMaker reads sagecost makes; boto3 in AWS, a fake in the simulator."""
+
+    def training_billing(self, name: str) -> TrainingBilling: ...
+    def endpoint_config(self, name: str) -> EndpointConfigSnapshot | None: ...
+    def tags(self, arn: str) -> dict[str, str] | None: ...
+    def endpoints(self) -> list[EndpointSummary]: ...
+    def endpoint(self, name: str) -> EndpointSummary | None: ...
+    def notebooks(self) -> list[NotebookSummary]: ...
+    def notebook_volume_gb(self, name: str) -> int | None: ...
+
+
+def instance_lines(resource_config: dict[str, Any]) -> tuple[InstanceLine, ...]:
+    """Instance lines of a training ResourceConfig: one per instance group, or the single cluster."""
+    groups = resource_config.get("InstanceGroups") or []
+    if groups:
+        return tuple(
+            InstanceLine(f"group/{g.get('InstanceGroupName', i)}", g["InstanceType"], int(g["InstanceCount"]))
+            for i, g in enumerate(groups)
+        )
+    if resource_config.get("InstanceType"):
+        return (
+            InstanceLine(
+                "compute", resource_config["InstanceType"], int(resource_config.get("InstanceCount", 1))
+            ),
+        )
+    return ()
+
+
+def config_snapshot(response: dict[str, Any]) -> EndpointConfigSnapshot:
+    """An endpoint config from DescribeEndpointConfig (or an event detail of the same shape)."""
+    return EndpointConfigSnapshot(
+        name=response["EndpointConfigName"],
+        arn=response["EndpointConfigArn"],
+        variants=tuple(
+            VariantSpec(
+                name=v["VariantName"],
+                instance_type=v.get("InstanceType"),
+                initial_count=v.get("InitialInstanceCount"),
+                volume_gb=v.get("VolumeSizeInGB"),
+                serverless=bool(v.get("ServerlessConfig")),
+            )
+            for v in response.get("ProductionVariants", [])
+        ),
+        asynchronous=bool(response.get("AsyncInferenceConfig")),
+    )
+
+
+def _not_found(error: ClientError) -> bool:
+    code = error.response.get("Error", {}).get("Code", "")
+    message = error.response.get("Error", {}).get("Message", "")
+    return code in {"ResourceNotFound", "ValidationException"} and (
+        "not found" in message.lower()
+        or "could not find" in message.lower()
+        or "does not exist" in message.lower()
+    )
+
+
+class Boto3SageMaker:
+    """SageMakerReader over boto3. Lists page by 100; describes only what the caller asks for."""
+
+    def __init__(self, client: SageMakerClient) -> None:
+        self.client = client
+
+    def training_billing(self, name: str) -> TrainingBilling:
+        job: Any = self.client.describe_training_job(TrainingJobName=name)
+        return TrainingBilling(
+            billable_seconds=job.get("BillableTimeInSeconds"),
+            training_seconds=job.get("TrainingTimeInSeconds"),
+            start=job.get("TrainingStartTime"),
+            end=job.get("TrainingEndTime"),
+            instances=instance_lines(job.get("ResourceConfig", {})),
+            volume_gb=job.get("ResourceConfig", {}).get("VolumeSizeInGB"),
+            spot=bool(job.get("EnableManagedSpotTraining")),
+        )
+
+    def endpoint_config(self, name: str) -> EndpointConfigSnapshot | None:
+        try:
+            response: Any = self.client.describe_endpoint_config(EndpointConfigName=name)
+        except ClientError as error:
+            if _not_found(error):
+                return None
+            raise
+        return config_snapshot(response)
+
+    def tags(self, arn: str) -> dict[str, str] | None:
+        try:
+            pages = self.client.get_paginator("list_tags").paginate(ResourceArn=arn)
+            return {tag["Key"]: tag["Value"] for page in pages for tag in page.get("Tags", [])}
+        except ClientError as error:
+            if _not_found(error):
+                return None
+            raise
+
+    def _pages(self, operation: str, key: str) -> Iterator[dict[str, Any]]:
+        paginator = self.client.get_paginator(operation)  # type: ignore[call-overload]
+        for page in paginator.paginate(PaginationConfig={"PageSize": PAGE_SIZE}):
+            yield from page.get(key, [])
+
+    def endpoints(self) -> list[EndpointSummary]:
+        return [
+            EndpointSummary(
+                name=e["EndpointName"],
+                arn=e["EndpointArn"],
+                status=upper_snake(e["EndpointStatus"]),
+                last_modified=e["LastModifiedTime"],
+            )
+            for e in self._pages("list_endpoints", "Endpoints")
+        ]
+
+    def endpoint(self, name: str) -> EndpointSummary | None:
+        try:
+            e: Any = self.client.describe_endpoint(EndpointName=name)
+        except ClientError as error:
+            if _not_found(error):
+                return None
+            raise
+        counts = {
+            v["VariantName"]: int(v.get("CurrentInstanceCount", v.get("DesiredInstanceCount", 0)) or 0)
+            for v in e.get("ProductionVariants", [])
+        }
+        return EndpointSummary(
+            name=e["EndpointName"],
+            arn=e["EndpointArn"],
+            status=upper_snake(e["EndpointStatus"]),
+            last_modified=e["LastModifiedTime"],
+            config_name=e.get("EndpointConfigName"),
+            variant_counts=counts,
+        )
+
+    def notebooks(self) -> list[NotebookSummary]:
+        return [
+            NotebookSummary(
+                name=n["NotebookInstanceName"],
+                arn=n["NotebookInstanceArn"],
+                status=n["NotebookInstanceStatus"],
+                instance_type=n.get("InstanceType"),
+                last_modified=n["LastModifiedTime"],
+            )
+            for n in self._pages("list_notebook_instances", "NotebookInstances")
+        ]
+
+    def notebook_volume_gb(self, name: str) -> int | None:
+        try:
+            n: Any = self.client.describe_notebook_instance(NotebookInstanceName=name)
+        except ClientError as error:
+            if _not_found(error):
+                return None
+            raise
+        volume = n.get("VolumeSizeInGB")
+        return int(volume) if volume is not None else None

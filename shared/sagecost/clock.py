@@ -1,0 +1,21 @@
+"""The one place that reads the wall clock; the simulator replaces it with a virtual one."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+_source: Callable[[], datetime] = lambda: datetime.now(UTC)  # noqa: E731
+
+
+def now() -> datetime:
+    return _source()
+
+
+def use(source: Callable[[], datetime]) -> None:
+    global _source  # noqa: PLW0603 - one process-wide clock, swapped only by the simulator and tests
+    _source = source
+
+
+def use_wall_clock() -> None:
+    use(lambda: datetime.now(UTC))

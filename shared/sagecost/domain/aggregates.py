@@ -1,0 +1,103 @@
+"""Month aggregates: how a set of added and removed usage records moves each (month, dimension, value)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sagecost.models.ledger import Dimension, TagSnapshot, UsageRecord, UsageUnit
+from sagecost.models.state import SegmentSummary
+
+ZERO = Decimal(0)
+
+
+@dataclass(frozen=True)
+class AggregateKey:
+    month: str
+    dimension: Dimension
+    value: str
+
+
+@dataclass
+class AggregateDelta:
+    """Signed change to one aggregate item. Unpriced usage moves `unpriced_*`, never `cost`."""
+
+    key: AggregateKey
+    cost: Decimal = ZERO
+    records: int = 0
+    unpriced_records: int = 0
+    unpriced_instance_hours: Decimal = ZERO
+
+    @property
+    def is_zero(self) -> bool:
+        return (self.cost, self.records, self.unpriced_records, self.unpriced_instance_hours) == (
+            ZERO,
+            0,
+            0,
+            ZERO,
+        )
+
+
+def summarise(record: UsageRecord) -> SegmentSummary:
+    return SegmentSummary(
+        month=record.month,
+        cost=record.cost,
+        quantity=record.quantity,
+        unit=record.unit,
+        tags=record.tags,
+        fingerprint=record.model_dump_json(),
+    )
+
+
+def _apply(
+    deltas: dict[AggregateKey, AggregateDelta],
+    *,
+    month: str,
+    cost: Decimal | None,
+    quantity: Decimal,
+    unit: UsageUnit,
+    tags: TagSnapshot,
+    sign: int,
+) -> None:
+    for dimension, value in tags.dimension_values().items():
+        key = AggregateKey(month, dimension, value)
+        delta = deltas.setdefault(key, AggregateDelta(key))
+        delta.records += sign
+        if cost is None:
+            delta.unpriced_records += sign
+            if unit == "instance-hour":
+                delta.unpriced_instance_hours += sign * quantity
+        else:
+            delta.cost += sign * cost
+
+
+def aggregate_deltas(
+    added: Iterable[UsageRecord], removed: Iterable[SegmentSummary] = ()
+) -> list[AggregateDelta]:
+    """Net change per aggregate item, merged so each item appears once (a transaction touches it once)."""
+    deltas: dict[AggregateKey, AggregateDelta] = {}
+    for old in removed:
+        _apply(
+            deltas,
+            month=old.month,
+            cost=old.cost,
+            quantity=old.quantity,
+            unit=old.unit,
+            tags=old.tags,
+            sign=-1,
+        )
+    for record in added:
+        _apply(
+            deltas,
+            month=record.month,
+            cost=record.cost,
+            quantity=record.quantity,
+            unit=record.unit,
+            tags=record.tags,
+            sign=1,
+        )
+    return sorted(
+        (delta for delta in deltas.values() if not delta.is_zero),
+        key=lambda d: (d.key.month, d.key.dimension, d.key.value),
+    )

@@ -1,0 +1,42 @@
+"""From a resource's raw tags to the business attribution the ledger carries."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+from sagecost.models.config import TagKeys
+from sagecost.models.ledger import TagSnapshot
+
+SYSTEM_TAG_PREFIXES = ("aws:", "sagemaker:")
+_SEPARATORS = re.compile(r"[\s_\-:.]")
+
+
+def normalise_key(key: str) -> str:
+    """`Cost-Center`, `cost_center` and `COSTCENTER` are the same key."""
+    return _SEPARATORS.sub("", key).lower()
+
+
+def business_tags(tags: Mapping[str, str]) -> dict[str, str]:
+    """The tags a person set: `aws:` and `sagemaker:` system tags removed."""
+    return {k: v for k, v in tags.items() if not k.lower().startswith(SYSTEM_TAG_PREFIXES)}
+
+
+def snapshot(tags: Mapping[str, str] | None, keys: TagKeys) -> TagSnapshot:
+    """Pick project, team, cost center, environment and owner out of a resource's tags."""
+    by_key = {normalise_key(k): v.strip() for k, v in business_tags(tags or {}).items() if v.strip()}
+
+    def first(aliases: tuple[str, ...]) -> str | None:
+        for alias in aliases:
+            value = by_key.get(normalise_key(alias))
+            if value:
+                return value
+        return None
+
+    return TagSnapshot(
+        project=first(keys.project),
+        team=first(keys.team),
+        cost_center=first(keys.cost_center),
+        environment=first(keys.environment),
+        owner=first(keys.owner),
+    )

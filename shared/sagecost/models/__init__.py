@@ -1,0 +1,1 @@
+"""pydantic models: SageMaker event details, configuration, ledger records, price catalog."""

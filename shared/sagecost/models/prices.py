@@ -1,0 +1,76 @@
+"""The price catalog: on-demand rates keyed by (region, component, instance type), each with its source."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class Component(StrEnum):
+    """What SageMaker bills an instance for; the same instance type has a different rate per component."""
+
+    TRAINING = "training"
+    PROCESSING = "processing"
+    BATCH_TRANSFORM = "batch-transform"
+    HOSTING = "hosting"
+    ASYNC_INFERENCE = "async-inference"
+    NOTEBOOK = "notebook"
+    STUDIO_APP = "studio-app"
+    ML_STORAGE = "ml-storage"
+
+
+PriceUnit = Literal["hour", "GB-month"]
+
+ML_STORAGE_VOLUME = "gp2"
+"""The `instance_type` under which ML storage (EBS general purpose SSD) rates are catalogued."""
+
+
+class Price(BaseModel):
+    """One on-demand list price and where it came from."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    region: str = Field(min_length=1, examples=["us-east-1"])
+    component: Component
+    instance_type: str = Field(min_length=1, examples=["ml.m5.xlarge", "gp2"])
+    unit: PriceUnit
+    usd: Decimal = Field(ge=0, description="USD per unit, as the Price List publishes it")
+    source: str = Field(min_length=1, description="a source id from the catalog's `sources`, or an API")
+    as_of: date
+
+    @model_validator(mode="after")
+    def _unit_matches_component(self) -> Price:
+        expected = "GB-month" if self.component is Component.ML_STORAGE else "hour"
+        if self.unit != expected:
+            raise ValueError(f"{self.component} prices are per {expected}, not per {self.unit}")
+        return self
+
+    @property
+    def key(self) -> tuple[str, Component, str]:
+        return (self.region, self.component, self.instance_type)
+
+
+class PriceCatalog(BaseModel):
+    """Every known price, with the sources they cite. Lookups go through `sagecost.domain.pricing`."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    currency: Literal["USD"] = "USD"
+    generated: date
+    sources: dict[str, str] = Field(description="source id -> what it is and where to find it")
+    prices: tuple[Price, ...]
+
+    @model_validator(mode="after")
+    def _consistent(self) -> PriceCatalog:
+        seen: set[tuple[str, Component, str]] = set()
+        for price in self.prices:
+            if price.key in seen:
+                raise ValueError(f"duplicate price for {price.key}")
+            seen.add(price.key)
+            if price.source not in self.sources:
+                raise ValueError(f"price {price.key} cites unknown source {price.source!r}")
+        return self

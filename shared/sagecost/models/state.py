@@ -1,0 +1,121 @@
+"""What the ledger remembers about a long-running resource between events: its timeline."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from sagecost.models.events import UtcDatetime
+from sagecost.models.ledger import ResourceKind, TagSnapshot, UsageUnit
+from sagecost.models.prices import Component
+
+
+class BillingLine(BaseModel):
+    """Something that bills by the hour while a resource is in a state: instances, or a storage volume."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    line: str
+    component: Component
+    instance_type: str
+    count: int = Field(ge=0)
+    volume_gb: int | None = Field(default=None, ge=0, description="per instance, for storage lines")
+
+
+class Transition(BaseModel):
+    """A state the resource entered at `at`, and what bills from then on."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    at: UtcDatetime
+    status: str
+    lines: tuple[BillingLine, ...]
+    event_id: str
+    source: Literal["event", "sweep"] = "event"
+
+    def same_change(self, other: Transition) -> bool:
+        """Two deliveries of one state change (SageMaker may send several events per change)."""
+        return (self.at, self.status, self.lines) == (other.at, other.status, other.lines)
+
+    @property
+    def order_key(self) -> tuple[datetime, str, str, str]:
+        """Total order, independent of arrival order, even for changes in the same millisecond."""
+        return (self.at, self.source, self.status, self.model_dump_json(include={"lines"}))
+
+
+class VariantSpec(BaseModel):
+    """A production variant as its endpoint config defines it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str
+    instance_type: str | None = None
+    initial_count: int | None = None
+    volume_gb: int | None = None
+    serverless: bool = False
+
+
+class EndpointConfigSnapshot(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str
+    arn: str
+    variants: tuple[VariantSpec, ...]
+    asynchronous: bool = False
+
+
+class SegmentSummary(BaseModel):
+    """What a written usage record contributed to the month aggregates, to take back if it changes."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    month: str
+    cost: Decimal | None
+    quantity: Decimal
+    unit: UsageUnit
+    tags: TagSnapshot
+    fingerprint: str
+
+
+class ResourceRefModel(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    arn: str
+    kind: ResourceKind
+    name: str
+    region: str
+    account: str
+
+
+class ResourceTimeline(BaseModel):
+    """A resource's recent state changes and the usage records already written for them.
+
+    Usage before `horizon` is sealed: its records are final and no longer cached here. From `horizon` to
+    `metered_until` the records in `segments` are exactly what the ledger holds, so a late or amended
+    transition can be turned into precise puts, deletes and aggregate deltas.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    resource: ResourceRefModel
+    transitions: tuple[Transition, ...] = ()
+    horizon: UtcDatetime | None = None
+    metered_until: UtcDatetime | None = None
+    segments: dict[str, SegmentSummary] = Field(default_factory=dict)
+    tags: dict[str, str] = Field(default_factory=dict)
+    endpoint_config: EndpointConfigSnapshot | None = None
+    instance_type: str | None = None
+    volume_gb: int | None = None
+    version: int = 0
+
+    @property
+    def current(self) -> Transition | None:
+        return self.transitions[-1] if self.transitions else None
+
+    @property
+    def is_billing(self) -> bool:
+        current = self.current
+        return current is not None and bool(current.lines)

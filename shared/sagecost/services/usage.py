@@ -1,0 +1,521 @@
+"""Metering use cases: record one SageMaker event, sweep what runs on. Domain rules + adapters, no AWS SDK."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+
+from sagecost.adapters.ledger import TRANSACTION_LIMIT, ConcurrentUpdate, DynamoLedger
+from sagecost.adapters.sagemaker import EndpointSummary, SageMakerReader, config_snapshot, instance_lines
+from sagecost.domain.aggregates import aggregate_deltas
+from sagecost.domain.metering import (
+    TERMINAL_JOB_STATUSES,
+    InstanceLine,
+    JobRun,
+    ResourceRef,
+    meter_job,
+    spot_note,
+)
+from sagecost.domain.periods import midnight, next_midnight, seconds_between
+from sagecost.domain.pricing import PriceBook
+from sagecost.domain.resources import ENDPOINT_BILLING_STATUSES, endpoint_lines, notebook_lines
+from sagecost.domain.tags import snapshot
+from sagecost.domain.timeline import TimelineChange, advance
+from sagecost.models.config import SagecostConfig
+from sagecost.models.events import (
+    EndpointConfigEvent,
+    EndpointEvent,
+    NotebookInstanceEvent,
+    ProcessingJobEvent,
+    SageMakerEvent,
+    TrainingJobEvent,
+    TransformJobEvent,
+)
+from sagecost.models.ledger import ResourceKind, UsageRecord
+from sagecost.models.prices import Component
+from sagecost.models.state import EndpointConfigSnapshot, ResourceRefModel, ResourceTimeline, Transition
+
+CONCURRENCY_ATTEMPTS = 4
+
+
+class Outcome(StrEnum):
+    RECORDED = "recorded"
+    DUPLICATE = "duplicate"
+    NOTHING_TO_METER = "nothing-to-meter"
+    CACHED = "cached"
+
+
+@dataclass
+class MeteringResult:
+    """What recording one event (or sweeping one resource) did to the ledger."""
+
+    outcome: Outcome
+    detail: str = ""
+    records: list[UsageRecord] = field(default_factory=list)
+    too_late: int = 0
+
+    @property
+    def unpriced(self) -> int:
+        return sum(1 for r in self.records if r.unpriced)
+
+    @property
+    def cost(self) -> Decimal:
+        return sum((r.cost for r in self.records if r.cost is not None), Decimal(0))
+
+
+def config_arn_for(endpoint_arn: str, config_name: str) -> str:
+    """SageMaker ARNs carry names in lower case: endpoint-config/<name>."""
+    prefix = endpoint_arn.split(":endpoint/", 1)[0]
+    return f"{prefix}:endpoint-config/{config_name.lower()}"
+
+
+class UsageMeter:
+    """Turns SageMaker state changes and sweeps into ledger writes."""
+
+    def __init__(
+        self, ledger: DynamoLedger, sagemaker: SageMakerReader, prices: PriceBook, config: SagecostConfig
+    ) -> None:
+        self.ledger = ledger
+        self.sagemaker = sagemaker
+        self.prices = prices
+        self.config = config
+
+    # --- events ---------------------------------------------------------------------------------
+
+    def record(self, event: SageMakerEvent) -> MeteringResult:
+        """Meter one validated event. Idempotent: a duplicate delivery changes nothing."""
+        if isinstance(event, TrainingJobEvent):
+            return self._training(event)
+        if isinstance(event, ProcessingJobEvent | TransformJobEvent):
+            return self._batch_job(event)
+        if isinstance(event, EndpointConfigEvent):
+            return self._endpoint_config(event)
+        if isinstance(event, EndpointEvent):
+            return self._with_retries(lambda: self._endpoint(event))
+        return self._with_retries(lambda: self._notebook(event))
+
+    def _write_job(self, run: JobRun, tags: dict[str, str] | None) -> MeteringResult:
+        records = meter_job(run, self.prices, snapshot(tags, self.config.tag_keys))
+        if not records:
+            return MeteringResult(Outcome.NOTHING_TO_METER, "the job billed no time")
+        if not self.ledger.put_job_records(records, aggregate_deltas(records)):
+            return MeteringResult(Outcome.DUPLICATE, "already metered")
+        return MeteringResult(Outcome.RECORDED, records=records)
+
+    def _training(self, event: TrainingJobEvent) -> MeteringResult:
+        job = event.detail
+        if job.training_job_status not in TERMINAL_JOB_STATUSES:
+            return MeteringResult(
+                Outcome.NOTHING_TO_METER, f"status {job.training_job_status} is not terminal"
+            )
+        resource = ResourceRef.from_arn(
+            job.training_job_arn,
+            ResourceKind.TRAINING_JOB,
+            job.training_job_name,
+            fallback_region=event.region,
+        )
+        from_event = job.resource_config.model_dump(by_alias=True) if job.resource_config else {}
+        if job.billable_time_in_seconds is not None:
+            billable, trained = job.billable_time_in_seconds, job.training_time_in_seconds
+            start, end, instances = job.training_start_time, job.training_end_time, instance_lines(from_event)
+        else:
+            billing = self.sagemaker.training_billing(job.training_job_name)
+            billable, trained = billing.billable_seconds, billing.training_seconds
+            start = billing.start or job.training_start_time
+            end = billing.end or job.training_end_time
+            instances = billing.instances or instance_lines(from_event)
+        start = start or job.creation_time or event.time
+        end = end or job.last_modified_time or event.time
+        notes: tuple[str, ...] = ()
+        if billable is None:
+            billable = int(seconds_between(start, end))
+            notes = ("no BillableTimeInSeconds: billed the wall time from start to end",)
+        if not instances:
+            return MeteringResult(Outcome.NOTHING_TO_METER, "the job names no instance type")
+        run = JobRun(
+            resource=resource,
+            component=Component.TRAINING,
+            start=start,
+            end=max(start, end),
+            instances=instances,
+            billable_seconds=Decimal(billable),
+            volume_gb=job.resource_config.volume_size_in_gb if job.resource_config else None,
+            event_id=event.id,
+            notes=notes + spot_note(billable, trained),
+        )
+        return self._write_job(run, job.tags)
+
+    def _batch_job(self, event: ProcessingJobEvent | TransformJobEvent) -> MeteringResult:
+        if isinstance(event, ProcessingJobEvent):
+            p = event.detail
+            status, arn, name, kind, component = (
+                p.processing_job_status,
+                p.processing_job_arn,
+                p.processing_job_name,
+                ResourceKind.PROCESSING_JOB,
+                Component.PROCESSING,
+            )
+            cluster = p.processing_resources.cluster_config
+            instance = InstanceLine("compute", cluster.instance_type, cluster.instance_count)
+            start, end, volume = p.processing_start_time, p.processing_end_time, cluster.volume_size_in_gb
+        else:
+            t = event.detail
+            status, arn, name, kind, component = (
+                t.transform_job_status,
+                t.transform_job_arn,
+                t.transform_job_name,
+                ResourceKind.TRANSFORM_JOB,
+                Component.BATCH_TRANSFORM,
+            )
+            resources = t.transform_resources
+            instance = InstanceLine("compute", resources.instance_type, resources.instance_count)
+            start, end, volume = t.transform_start_time, t.transform_end_time, None
+        detail = event.detail
+        if status not in TERMINAL_JOB_STATUSES:
+            return MeteringResult(Outcome.NOTHING_TO_METER, f"status {status} is not terminal")
+        if start is None:
+            return MeteringResult(Outcome.NOTHING_TO_METER, "the job never started")
+        end = max(start, end or detail.last_modified_time or event.time)
+        tags = detail.tags if detail.tags is not None else self.sagemaker.tags(arn)
+        run = JobRun(
+            resource=ResourceRef.from_arn(arn, kind, name, fallback_region=event.region),
+            component=component,
+            start=start,
+            end=end,
+            instances=(instance,),
+            billable_seconds=seconds_between(start, end),
+            volume_gb=volume,
+            event_id=event.id,
+        )
+        return self._write_job(run, tags)
+
+    def _endpoint_config(self, event: EndpointConfigEvent) -> MeteringResult:
+        detail = event.detail
+        if not detail.production_variants:
+            return MeteringResult(Outcome.NOTHING_TO_METER, "a config without variants (deleted)")
+        self.ledger.put_endpoint_config(config_snapshot(detail.model_dump(by_alias=True)))
+        return MeteringResult(Outcome.CACHED, f"instance types of {detail.endpoint_config_name}")
+
+    def _with_retries(self, attempt: Callable[[], MeteringResult]) -> MeteringResult:
+        for _ in range(CONCURRENCY_ATTEMPTS - 1):
+            try:
+                return attempt()
+            except ConcurrentUpdate:
+                continue
+        return attempt()
+
+    def _endpoint(self, event: EndpointEvent) -> MeteringResult:
+        detail = event.detail
+        at = detail.last_modified_time or event.time
+        resource = ResourceRefModel(
+            **vars(
+                ResourceRef.from_arn(
+                    detail.endpoint_arn,
+                    ResourceKind.ENDPOINT,
+                    detail.endpoint_name,
+                    fallback_region=event.region,
+                )
+            )
+        )
+        config_arn = (
+            config_arn_for(detail.endpoint_arn, detail.endpoint_config_name)
+            if detail.endpoint_config_name
+            else None
+        )
+        timeline, cached = self.ledger.load_timeline(detail.endpoint_arn, config_arn=config_arn)
+        timeline = timeline or ResourceTimeline(resource=resource)
+        config, to_cache = self._config_for(
+            timeline, cached, detail.endpoint_config_name, detail.endpoint_status
+        )
+        counts = [(v.variant_name, v.instance_count) for v in detail.production_variants]
+        transition = Transition(
+            at=at,
+            status=detail.endpoint_status,
+            lines=endpoint_lines(detail.endpoint_status, counts, config),
+            event_id=event.id,
+        )
+        timeline = timeline.model_copy(
+            update={"tags": _latest_tags(detail.tags, timeline), "endpoint_config": config or timeline.endpoint_config}
+        )
+        return self._advance(timeline, [transition], at, to_cache)
+
+    def _config_for(
+        self,
+        timeline: ResourceTimeline,
+        cached: EndpointConfigSnapshot | None,
+        name: str | None,
+        status: str,
+    ) -> tuple[EndpointConfigSnapshot | None, EndpointConfigSnapshot | None]:
+        """(config to price with, config to write to the cache): describe only on a cache miss."""
+        if name is None:
+            return timeline.endpoint_config, None
+        if cached is not None:
+            return cached, None
+        if timeline.endpoint_config is not None and timeline.endpoint_config.name == name:
+            return timeline.endpoint_config, None
+        if status not in ENDPOINT_BILLING_STATUSES:
+            return timeline.endpoint_config, None
+        described = self.sagemaker.endpoint_config(name)
+        return described, described
+
+    def _notebook(self, event: NotebookInstanceEvent) -> MeteringResult:
+        detail = event.detail
+        at = detail.last_modified_time or event.time
+        resource = ResourceRefModel(
+            **vars(
+                ResourceRef.from_arn(
+                    detail.notebook_instance_arn,
+                    ResourceKind.NOTEBOOK_INSTANCE,
+                    detail.notebook_instance_name,
+                    fallback_region=event.region,
+                )
+            )
+        )
+        timeline, _ = self.ledger.load_timeline(detail.notebook_instance_arn)
+        timeline = timeline or ResourceTimeline(resource=resource)
+        instance_type = detail.instance_type or timeline.instance_type
+        volume = detail.volume_size_in_gb or timeline.volume_gb
+        timeline = timeline.model_copy(
+            update={
+                "tags": _latest_tags(detail.tags, timeline),
+                "instance_type": instance_type,
+                "volume_gb": volume,
+            }
+        )
+        transition = Transition(
+            at=at,
+            status=detail.notebook_instance_status,
+            lines=notebook_lines(detail.notebook_instance_status, instance_type, volume),
+            event_id=event.id,
+        )
+        return self._advance(timeline, [transition], at, None)
+
+    # --- writing a timeline change ---------------------------------------------------------------
+
+    def _advance(
+        self,
+        timeline: ResourceTimeline,
+        incoming: Sequence[Transition],
+        until: datetime,
+        config_to_cache: EndpointConfigSnapshot | None,
+    ) -> MeteringResult:
+        """Meter the timeline up to `until` in as many transactions as it takes (one, nearly always)."""
+        tags = snapshot(timeline.tags, self.config.tag_keys)
+        result = MeteringResult(Outcome.DUPLICATE, "no change")
+        remaining = list(incoming)
+        while True:
+            step = until
+            change = advance(timeline, remaining, step, self.prices, tags)
+            while change.writes + (config_to_cache is not None) > TRANSACTION_LIMIT:
+                step = _halfway_midnight(change_start(timeline, remaining), step)
+                change = advance(timeline, remaining, step, self.prices, tags)
+            result.too_late += len(change.too_late)
+            if _unchanged(timeline, change.timeline):
+                return result  # a duplicate delivery: nothing to write
+            self.ledger.commit(change, timeline.version, config=config_to_cache)
+            config_to_cache = None
+            _collect(result, change)
+            timeline, remaining = change.timeline, []
+            if step >= until:
+                return result
+
+    # --- sweeps ----------------------------------------------------------------------------------
+
+    def sweep(self, now: datetime) -> SweepReport:
+        """Meter everything that runs on up to `now`; open what no event announced, close what vanished."""
+        report = SweepReport()
+        open_timelines = {t.resource.arn: t for t in self.ledger.open_timelines()}
+        for endpoint in self.sagemaker.endpoints():
+            timeline = open_timelines.pop(endpoint.arn, None)
+            if endpoint.status not in ENDPOINT_BILLING_STATUSES and timeline is None:
+                continue
+            self._sweep_endpoint(endpoint, timeline, now, report)
+        for notebook in self.sagemaker.notebooks():
+            timeline = open_timelines.pop(notebook.arn, None)
+            self._sweep_notebook(
+                notebook.arn,
+                notebook.name,
+                notebook.status,
+                notebook.instance_type,
+                notebook.last_modified,
+                timeline,
+                now,
+                report,
+            )
+        for gone in open_timelines.values():
+            # Billing in the ledger, absent from SageMaker: its end event never came.
+            transition = Transition(
+                at=now, status="GONE", lines=(), event_id=f"sweep@{now.isoformat()}", source="sweep"
+            )
+            report.add(
+                self._with_retries(lambda g=gone, t=transition: self._advance(g, [t], now, None)), "closed"
+            )
+        return report
+
+    def _sweep_endpoint(
+        self, listed: EndpointSummary, timeline: ResourceTimeline | None, now: datetime, report: SweepReport
+    ) -> None:
+        def attempt() -> MeteringResult:
+            current = timeline
+            described = (
+                self.sagemaker.endpoint(listed.name) if listed.status in ENDPOINT_BILLING_STATUSES else None
+            )
+            endpoint = described or listed
+            config_name = endpoint.config_name
+            cached: EndpointConfigSnapshot | None = None
+            if current is None or (
+                config_name
+                and (current.endpoint_config is None or current.endpoint_config.name != config_name)
+            ):
+                loaded, cached = self.ledger.load_timeline(
+                    endpoint.arn,
+                    config_arn=config_arn_for(endpoint.arn, config_name) if config_name else None,
+                )
+                current = current or loaded
+            if current is None:
+                current = ResourceTimeline(
+                    resource=ResourceRefModel(
+                        **vars(ResourceRef.from_arn(endpoint.arn, ResourceKind.ENDPOINT, endpoint.name))
+                    )
+                )
+            config, to_cache = self._config_for(current, cached, config_name, endpoint.status)
+            counts: list[tuple[str | None, int | None]] = list(endpoint.variant_counts.items())
+            lines = endpoint_lines(endpoint.status, counts, config)
+            incoming = _observed(current, endpoint.status, lines, endpoint.last_modified, now)
+            current = current.model_copy(update={"endpoint_config": config or current.endpoint_config})
+            return self._advance(current, incoming, now, to_cache)
+
+        report.add(self._with_retries(attempt), "endpoint")
+
+    def _sweep_notebook(
+        self,
+        arn: str,
+        name: str,
+        status: str,
+        instance_type: str | None,
+        last_modified: datetime,
+        timeline: ResourceTimeline | None,
+        now: datetime,
+        report: SweepReport,
+    ) -> None:
+        lines_without_volume = notebook_lines(status, instance_type, None)
+        if timeline is None and not lines_without_volume:
+            return
+
+        def attempt() -> MeteringResult:
+            current = timeline
+            if current is None:
+                current, _ = self.ledger.load_timeline(arn)
+            if current is None:
+                current = ResourceTimeline(
+                    resource=ResourceRefModel(
+                        **vars(ResourceRef.from_arn(arn, ResourceKind.NOTEBOOK_INSTANCE, name))
+                    )
+                )
+            volume = current.volume_gb
+            if volume is None and lines_without_volume:
+                volume = self.sagemaker.notebook_volume_gb(name)
+                if volume is not None:
+                    current = _with_volume(current, volume)
+            kind_type = instance_type or current.instance_type
+            lines = notebook_lines(status, kind_type, volume)
+            incoming = _observed(current, status, lines, last_modified, now)
+            current = current.model_copy(update={"instance_type": kind_type, "volume_gb": volume})
+            return self._advance(current, incoming, now, None)
+
+        report.add(self._with_retries(attempt), "notebook")
+
+
+@dataclass
+class SweepReport:
+    resources: int = 0
+    records: int = 0
+    opened_or_changed: int = 0
+    closed: int = 0
+    cost: Decimal = Decimal(0)
+    unpriced: int = 0
+
+    def add(self, result: MeteringResult, kind: str) -> None:
+        self.resources += 1
+        self.records += len(result.records)
+        self.cost += result.cost
+        self.unpriced += result.unpriced
+        if kind == "closed":
+            self.closed += 1
+        elif "sweep" in result.detail:
+            self.opened_or_changed += 1
+
+
+def _observed(
+    timeline: ResourceTimeline, status: str, lines: tuple[object, ...], last_modified: datetime, now: datetime
+) -> list[Transition]:
+    """A transition for what the sweep saw, when it differs from what the ledger knows."""
+    current = timeline.current
+    if current is not None and current.status == status and current.lines == lines:
+        return []
+    at = last_modified if current is None or last_modified > current.at else now
+    at = min(at, now)
+    return [
+        Transition(
+            at=at,
+            status=status,
+            lines=lines,
+            event_id=f"sweep@{now.isoformat()}",  # type: ignore[arg-type]
+            source="sweep",
+        )
+    ]
+
+
+def _with_volume(timeline: ResourceTimeline, volume: int) -> ResourceTimeline:
+    """The real ML volume size, now known: every unsealed storage line gets it, so usage is re-priced."""
+    transitions = tuple(
+        t.model_copy(
+            update={
+                "lines": tuple(
+                    line.model_copy(update={"volume_gb": volume})
+                    if line.component is Component.ML_STORAGE
+                    else line
+                    for line in t.lines
+                )
+            }
+        )
+        for t in timeline.transitions
+    )
+    return timeline.model_copy(update={"transitions": transitions, "volume_gb": volume})
+
+
+def _latest_tags(from_event: dict[str, str] | None, timeline: ResourceTimeline) -> dict[str, str]:
+    """Tags as the newest event has them; deletion events arrive with `{}`, which must not erase them."""
+    return from_event if from_event else timeline.tags
+
+
+def _unchanged(before: ResourceTimeline, after: ResourceTimeline) -> bool:
+    return before.model_dump(exclude={"version"}) == after.model_dump(exclude={"version"})
+
+
+def change_start(timeline: ResourceTimeline, incoming: Sequence[Transition]) -> datetime:
+    candidates = [t.at for t in [*timeline.transitions, *incoming]]
+    if timeline.metered_until is not None:
+        candidates.append(timeline.metered_until)
+    return min(candidates)
+
+
+def _halfway_midnight(start: datetime, end: datetime) -> datetime:
+    middle = midnight(start + (end - start) / 2)
+    if middle <= start:
+        middle = next_midnight(start)
+    if middle >= end:
+        raise ValueError("a single day of one resource needs more writes than one transaction holds")
+    return middle
+
+
+def _collect(result: MeteringResult, change: TimelineChange) -> None:
+    result.records += change.upserts
+    if change.changes_ledger:
+        result.outcome = Outcome.RECORDED
+        result.detail = (
+            "sweep" if any(t.source == "sweep" for t in change.timeline.transitions[-1:]) else "event"
+        )

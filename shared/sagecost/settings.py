@@ -1,0 +1,60 @@
+"""Settings read once per cold start from the function's environment, validated."""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from sagecost.adapters import aws
+from sagecost.adapters.ledger import DynamoLedger
+from sagecost.adapters.prices import load_catalog
+from sagecost.adapters.sagemaker import Boto3SageMaker
+from sagecost.domain.pricing import PriceBook
+from sagecost.models.config import SagecostConfig
+from sagecost.services.usage import UsageMeter
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    ledger_table_name: str = Field(min_length=1, alias="LEDGER_TABLE_NAME")
+    price_catalog: Path | None = Field(default=None, alias="SAGECOST_PRICE_CATALOG")
+    config_json: str | None = Field(default=None, alias="SAGECOST_CONFIG_JSON")
+
+
+class SettingsError(RuntimeError):
+    pass
+
+
+@cache
+def settings() -> Settings:
+    try:
+        return Settings.model_validate(dict(os.environ))
+    except ValidationError as error:
+        raise SettingsError(f"the function's environment is incomplete: {error}") from None
+
+
+@cache
+def sagecost_config() -> SagecostConfig:
+    raw = settings().config_json
+    return SagecostConfig.model_validate_json(raw) if raw else SagecostConfig()
+
+
+@cache
+def usage_meter() -> UsageMeter:
+    """The metering service wired to AWS, built once per cold start (clients are reused across calls)."""
+    return UsageMeter(
+        ledger=DynamoLedger(aws.dynamodb(), settings().ledger_table_name),
+        sagemaker=Boto3SageMaker(aws.sagemaker()),
+        prices=PriceBook(load_catalog(settings().price_catalog)),
+        config=sagecost_config(),
+    )
+
+
+def reset() -> None:
+    """Forget everything cached (tests and the simulator change the environment between runs)."""
+    for cached in (settings, sagecost_config, usage_meter):
+        cached.cache_clear()

@@ -1,0 +1,113 @@
+"""Shared fixtures. The fake AWS environment is set before anything imports boto3 or a handler."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.update(
+    {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SECURITY_TOKEN": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "LEDGER_TABLE_NAME": "sagecost-ledger-test",
+        "POWERTOOLS_SERVICE_NAME": "sagecost-tests",
+        "POWERTOOLS_METRICS_NAMESPACE": "sagecost",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_DEV": "false",
+    }
+)
+
+from collections.abc import Iterator  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+from datetime import date  # noqa: E402
+from decimal import Decimal  # noqa: E402
+
+import boto3  # noqa: E402
+import pytest  # noqa: E402
+from moto import mock_aws  # noqa: E402
+
+from sagecost import settings  # noqa: E402
+from sagecost.adapters.ledger import DynamoLedger  # noqa: E402
+from sagecost.adapters.prices import load_catalog  # noqa: E402
+from sagecost.domain.pricing import PriceBook  # noqa: E402
+from sagecost.models.prices import Component, Price, PriceCatalog  # noqa: E402
+from sagecost.local.template import load_template, table_create_args  # noqa: E402
+
+TABLE = os.environ["LEDGER_TABLE_NAME"]
+
+
+@dataclass
+class FakeLambdaContext:
+    function_name: str = "sagecost-test"
+    memory_limit_in_mb: int = 512
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:sagecost-test"
+    aws_request_id: str = "00000000-0000-0000-0000-000000000000"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 60_000
+
+
+@pytest.fixture
+def lambda_context() -> FakeLambdaContext:
+    return FakeLambdaContext()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_settings() -> Iterator[None]:
+    settings.reset()
+    yield
+    settings.reset()
+
+
+@pytest.fixture
+def aws() -> Iterator[None]:
+    with mock_aws():
+        yield
+
+
+@pytest.fixture
+def ledger(aws: None) -> DynamoLedger:
+    """The ledger table exactly as template.yaml defines it, on moto."""
+    client = boto3.client("dynamodb")
+    client.create_table(**table_create_args(load_template(), table_name=TABLE))
+    return DynamoLedger(client, TABLE)
+
+
+TEST_RATES = {
+    ("training", "ml.g5.xlarge"): "1.408",
+    ("training", "ml.m5.xlarge"): "0.23",
+    ("training", "ml.p4d.24xlarge"): "37.688",
+    ("training", "ml.c5.xlarge"): "0.204",
+    ("processing", "ml.m5.xlarge"): "0.23",
+    ("batch-transform", "ml.m5.xlarge"): "0.23",
+    ("hosting", "ml.m5.xlarge"): "0.23",
+    ("hosting", "ml.c5.xlarge"): "0.204",
+    ("hosting", "ml.g5.xlarge"): "1.408",
+    ("async-inference", "ml.m5.xlarge"): "0.23",
+    ("notebook", "ml.t3.medium"): "0.05",
+    ("ml-storage", "gp2"): "0.14",
+}
+
+
+@pytest.fixture(scope="session")
+def prices() -> PriceBook:
+    """A small catalog with round, known rates: tests compute what they expect from it."""
+    return PriceBook(
+        PriceCatalog(
+            generated=date(2026, 11, 1),
+            sources={"test": "rates chosen for the tests"},
+            prices=tuple(
+                Price(region="us-east-1", component=Component(component), instance_type=instance_type,
+                      unit="GB-month" if component == "ml-storage" else "hour", usd=Decimal(usd),
+                      source="test", as_of=date(2026, 11, 1))
+                for (component, instance_type), usd in TEST_RATES.items()
+            ),
+        )
+    )
+
+
+@pytest.fixture(scope="session")
+def shipped_prices() -> PriceBook:
+    return PriceBook(load_catalog())
