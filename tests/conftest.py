@@ -19,21 +19,21 @@ os.environ.update(
     }
 )
 
-from collections.abc import Iterator  # noqa: E402
-from dataclasses import dataclass  # noqa: E402
-from datetime import date  # noqa: E402
-from decimal import Decimal  # noqa: E402
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
 
-import boto3  # noqa: E402
-import pytest  # noqa: E402
-from moto import mock_aws  # noqa: E402
+import boto3
+import pytest
+from moto import mock_aws
 
-from sagecost import settings  # noqa: E402
-from sagecost.adapters.ledger import DynamoLedger  # noqa: E402
-from sagecost.adapters.prices import load_catalog  # noqa: E402
-from sagecost.domain.pricing import PriceBook  # noqa: E402
-from sagecost.models.prices import Component, Price, PriceCatalog  # noqa: E402
-from sagecost.local.template import load_template, table_create_args  # noqa: E402
+from sagecost import settings
+from sagecost.adapters.ledger import DynamoLedger
+from sagecost.adapters.prices import load_catalog
+from sagecost.domain.pricing import PriceBook
+from sagecost.local.template import load_template, table_create_args
+from sagecost.models.prices import Component, Price, PriceCatalog
 
 TABLE = os.environ["LEDGER_TABLE_NAME"]
 
@@ -99,9 +99,15 @@ def prices() -> PriceBook:
             generated=date(2026, 11, 1),
             sources={"test": "rates chosen for the tests"},
             prices=tuple(
-                Price(region="us-east-1", component=Component(component), instance_type=instance_type,
-                      unit="GB-month" if component == "ml-storage" else "hour", usd=Decimal(usd),
-                      source="test", as_of=date(2026, 11, 1))
+                Price(
+                    region="us-east-1",
+                    component=Component(component),
+                    instance_type=instance_type,
+                    unit="GB-month" if component == "ml-storage" else "hour",
+                    usd=Decimal(usd),
+                    source="test",
+                    as_of=date(2026, 11, 1),
+                )
                 for (component, instance_type), usd in TEST_RATES.items()
             ),
         )

@@ -43,18 +43,28 @@ def sagecost_config() -> SagecostConfig:
     return SagecostConfig.model_validate_json(raw) if raw else SagecostConfig()
 
 
-@cache
+_installed: dict[str, UsageMeter] = {}
+
+
 def usage_meter() -> UsageMeter:
     """The metering service wired to AWS, built once per cold start (clients are reused across calls)."""
-    return UsageMeter(
-        ledger=DynamoLedger(aws.dynamodb(), settings().ledger_table_name),
-        sagemaker=Boto3SageMaker(aws.sagemaker()),
-        prices=PriceBook(load_catalog(settings().price_catalog)),
-        config=sagecost_config(),
-    )
+    if "meter" not in _installed:
+        _installed["meter"] = UsageMeter(
+            ledger=DynamoLedger(aws.dynamodb(), settings().ledger_table_name),
+            sagemaker=Boto3SageMaker(aws.sagemaker()),
+            prices=PriceBook(load_catalog(settings().price_catalog)),
+            config=sagecost_config(),
+        )
+    return _installed["meter"]
+
+
+def install(meter: UsageMeter) -> None:
+    """Use this meter instead of building one from the environment (the simulator's fakes)."""
+    _installed["meter"] = meter
 
 
 def reset() -> None:
     """Forget everything cached (tests and the simulator change the environment between runs)."""
-    for cached in (settings, sagecost_config, usage_meter):
-        cached.cache_clear()
+    settings.cache_clear()
+    sagecost_config.cache_clear()
+    _installed.clear()

@@ -97,29 +97,27 @@ def record_from_item(item: Mapping[str, Any]) -> UsageRecord:
     return UsageRecord.model_validate(fields)
 
 
+_AGGREGATE_COUNTERS = (
+    ("cost", "cost"),
+    ("records", "records"),
+    ("unpriced_records", "unpriced_records"),
+    ("unpriced_instance_hours", "unpriced_instance_hours"),
+)
+
+
 def aggregate_update(table: str, delta: AggregateDelta) -> dict[str, Any]:
+    """`ADD` the non-zero parts of a delta to `AGG#<month>` / `<dimension>#<value>` (created on first use).
+
+    Month, dimension and value live in the key only: the update stays as short as DynamoDB allows.
+    """
     key = delta.key
+    terms = [(attribute, getattr(delta, field)) for attribute, field in _AGGREGATE_COUNTERS]
+    changed = [(attribute, value) for attribute, value in terms if value] or terms[:1]
     return {
         "TableName": table,
         "Key": _item({"pk": f"AGG#{key.month}", "sk": f"{key.dimension.value}#{key.value}"}),
-        "UpdateExpression": (
-            "ADD cost :cost, records :records, unpriced_records :unpriced, "
-            "unpriced_instance_hours :unpriced_hours "
-            "SET item_type = :type, #month = :month, dimension = :dimension, #value = :value"
-        ),
-        "ExpressionAttributeNames": {"#month": "month", "#value": "value"},
-        "ExpressionAttributeValues": _item(
-            {
-                ":cost": delta.cost,
-                ":records": delta.records,
-                ":unpriced": delta.unpriced_records,
-                ":unpriced_hours": delta.unpriced_instance_hours,
-                ":type": "aggregate",
-                ":month": key.month,
-                ":dimension": key.dimension.value,
-                ":value": key.value,
-            }
-        ),
+        "UpdateExpression": "ADD " + ", ".join(f"{attribute} :{attribute}" for attribute, _ in changed),
+        "ExpressionAttributeValues": _item({f":{attribute}": value for attribute, value in changed}),
     }
 
 
@@ -331,11 +329,12 @@ class DynamoLedger:
         ):
             for raw in page["Items"]:
                 item = _python(raw)
+                dimension, _, value = item["sk"].partition("#")
                 result.append(
                     Aggregate(
-                        month=item["month"],
-                        dimension=Dimension(item["dimension"]),
-                        value=item["value"],
+                        month=month,
+                        dimension=Dimension(dimension),
+                        value=value,
                         cost=item.get("cost", Decimal(0)),
                         records=int(item.get("records", 0)),
                         unpriced_records=int(item.get("unpriced_records", 0)),
@@ -344,8 +343,23 @@ class DynamoLedger:
                 )
         return result
 
+    def month_total(self, month: str, aggregates: Sequence[Aggregate] | None = None) -> Aggregate:
+        """The month's totals: the sum over one dimension (every record counts once in each)."""
+        by_project = [a for a in (aggregates or self.aggregates(month)) if a.dimension is Dimension.PROJECT]
+        return Aggregate(
+            month=month,
+            dimension=Dimension.PROJECT,
+            value="*",
+            cost=sum((a.cost for a in by_project), Decimal(0)),
+            records=sum(a.records for a in by_project),
+            unpriced_records=sum(a.unpriced_records for a in by_project),
+            unpriced_instance_hours=sum((a.unpriced_instance_hours for a in by_project), Decimal(0)),
+        )
+
     def months(self) -> list[str]:
-        found = {item["month"]["S"] for item in self._scan("item_type = :t", {":t": "aggregate"})}
+        found = {
+            item["pk"]["S"].removeprefix("AGG#") for item in self._scan("begins_with(pk, :p)", {":p": "AGG#"})
+        }
         return sorted(found)
 
     def rejected(self) -> list[dict[str, Any]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -46,7 +47,7 @@ def summarise(record: UsageRecord) -> SegmentSummary:
         quantity=record.quantity,
         unit=record.unit,
         tags=record.tags,
-        fingerprint=record.model_dump_json(),
+        fingerprint=hashlib.sha256(record.model_dump_json().encode()).hexdigest()[:24],
     )
 
 

@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from itertools import pairwise
 from decimal import Decimal
+from itertools import pairwise
 
 from sagecost.domain.aggregates import AggregateDelta, aggregate_deltas, summarise
 from sagecost.domain.metering import ResourceRef, priced_record
@@ -130,6 +130,21 @@ def meter_timeline(
     ordered = _ordered(transitions)
     records = [_record(piece, resource, prices, tags) for piece in _pieces(ordered, start, end)]
     return sorted((r for r in records if r.quantity > 0), key=lambda r: r.record_id)
+
+
+def due_for_sweep(timeline: ResourceTimeline, now: datetime) -> bool:
+    """Whether an hourly sweep should meter this timeline now.
+
+    Instances are metered every hour, so running compute shows in the ledger within the hour; a
+    resource whose only billing line is storage (a stopped notebook's volume, cents a day) is metered
+    once per UTC day, which keeps the sweep's writes proportional to what actually runs.
+    """
+    current = timeline.current
+    if current is None or timeline.metered_until is None:
+        return True
+    if any(line.component is not Component.ML_STORAGE for line in current.lines):
+        return True
+    return midnight(timeline.metered_until) < midnight(now)
 
 
 def advance(

@@ -128,8 +128,14 @@ def training_job(
         detail["BillableTimeInSeconds"] = billable_seconds
         detail["TrainingTimeInSeconds"] = training_seconds or billable_seconds
         detail["EnableManagedSpotTraining"] = spot
-    return envelope("SageMaker Training Job State Change", detail, at=at, resource_arn=job_arn,
-                    region=region, account=account)
+    return envelope(
+        "SageMaker Training Job State Change",
+        detail,
+        at=at,
+        resource_arn=job_arn,
+        region=region,
+        account=account,
+    )
 
 
 def processing_job(
@@ -155,8 +161,11 @@ def processing_job(
         "ProcessingJobArn": job_arn,
         "ProcessingJobStatus": status,
         "ProcessingResources": {
-            "ClusterConfig": {"InstanceCount": instance_count, "InstanceType": instance_type,
-                              "VolumeSizeInGB": volume_gb}
+            "ClusterConfig": {
+                "InstanceCount": instance_count,
+                "InstanceType": instance_type,
+                "VolumeSizeInGB": volume_gb,
+            }
         },
         "StoppingCondition": {"MaxRuntimeInSeconds": 86400},
         "CreationTime": timestamp(start or at, time_format),
@@ -168,8 +177,14 @@ def processing_job(
         detail["ProcessingStartTime"] = timestamp(start, time_format)
     if end:
         detail["ProcessingEndTime"] = timestamp(end, time_format)
-    return envelope("SageMaker Processing Job State Change", detail, at=at, resource_arn=job_arn,
-                    region=region, account=account)
+    return envelope(
+        "SageMaker Processing Job State Change",
+        detail,
+        at=at,
+        resource_arn=job_arn,
+        region=region,
+        account=account,
+    )
 
 
 def transform_job(
@@ -202,8 +217,14 @@ def transform_job(
         "LastModifiedTime": timestamp(at, time_format),
         **tag_field(tags, tag_format),
     }
-    return envelope("SageMaker Transform Job State Change", detail, at=at, resource_arn=job_arn,
-                    region=region, account=account)
+    return envelope(
+        "SageMaker Transform Job State Change",
+        detail,
+        at=at,
+        resource_arn=job_arn,
+        region=region,
+        account=account,
+    )
 
 
 def endpoint_config(
@@ -222,15 +243,22 @@ def endpoint_config(
     config_arn = arn("endpoint-config", name, region=region, account=account)
     production: list[dict[str, Any]] = []
     for variant, instance_type, count in variants:
-        entry: dict[str, Any] = {"VariantName": variant, "ModelName": f"{name}-model",
-                                 "InitialInstanceCount": count, "InstanceType": instance_type,
-                                 "InitialVariantWeight": 1.0}
+        entry: dict[str, Any] = {
+            "VariantName": variant,
+            "ModelName": f"{name}-model",
+            "InitialInstanceCount": count,
+            "InstanceType": instance_type,
+            "InitialVariantWeight": 1.0,
+        }
         if volume_gb is not None:
             entry["VolumeSizeInGB"] = volume_gb
         production.append(entry)
     production += [
-        {"VariantName": v, "ModelName": f"{name}-model",
-         "ServerlessConfig": {"MemorySizeInMB": 2048, "MaxConcurrency": 5}}
+        {
+            "VariantName": v,
+            "ModelName": f"{name}-model",
+            "ServerlessConfig": {"MemorySizeInMB": 2048, "MaxConcurrency": 5},
+        }
         for v in serverless_variants
     ]
     detail: dict[str, Any] = {
@@ -242,8 +270,14 @@ def endpoint_config(
     }
     if asynchronous:
         detail["AsyncInferenceConfig"] = {"OutputConfig": {"S3OutputPath": "s3://bucket/async/"}}
-    return envelope("SageMaker Endpoint Config State Change", detail, at=at, resource_arn=config_arn,
-                    region=region, account=account)
+    return envelope(
+        "SageMaker Endpoint Config State Change",
+        detail,
+        at=at,
+        resource_arn=config_arn,
+        region=region,
+        account=account,
+    )
 
 
 def endpoint(
@@ -264,8 +298,12 @@ def endpoint(
     endpoint_arn = arn("endpoint", name, region=region, account=account)
     production = []
     for variant, count in variants:
-        entry: dict[str, Any] = {"DesiredWeight": 1.0, "DesiredInstanceCount": float(count),
-                                 "CurrentWeight": 1.0, "CurrentInstanceCount": float(count)}
+        entry: dict[str, Any] = {
+            "DesiredWeight": 1.0,
+            "DesiredInstanceCount": float(count),
+            "CurrentWeight": 1.0,
+            "CurrentInstanceCount": float(count),
+        }
         if variant is not None:
             entry["VariantName"] = variant
         production.append(entry)
@@ -279,8 +317,14 @@ def endpoint(
         "LastModifiedTime": timestamp(at, time_format),
         **tag_field(tags, tag_format),
     }
-    return envelope("SageMaker Endpoint State Change", detail, at=at, resource_arn=endpoint_arn,
-                    region=region, account=account)
+    return envelope(
+        "SageMaker Endpoint State Change",
+        detail,
+        at=at,
+        resource_arn=endpoint_arn,
+        region=region,
+        account=account,
+    )
 
 
 def notebook(
@@ -312,8 +356,14 @@ def notebook(
     }
     if volume_gb is not None:
         detail["VolumeSizeInGB"] = volume_gb
-    return envelope("SageMaker Notebook Instance State Change", detail, at=at, resource_arn=notebook_arn,
-                    region=region, account=account)
+    return envelope(
+        "SageMaker Notebook Instance State Change",
+        detail,
+        at=at,
+        resource_arn=notebook_arn,
+        region=region,
+        account=account,
+    )
 
 
 def cloudtrail_create(
@@ -332,7 +382,7 @@ def cloudtrail_create(
         "userIdentity": {
             "type": "AssumedRole",
             "principalId": principal,
-            "arn": f"arn:aws:sts::{account}:assumed-role/DataScientist/{principal.split(':')[-1]}",
+            "arn": f"arn:aws:sts::{account}:assumed-role/DataScientist/{principal.rsplit(':', maxsplit=1)[-1]}",
             "accountId": account,
         },
         "eventTime": timestamp(at, "iso"),
@@ -343,7 +393,13 @@ def cloudtrail_create(
         "responseElements": {f"{operation[6].lower()}{operation[7:]}Arn": resource_arn},
         "eventType": "AwsApiCall",
     }
-    event = envelope("AWS API Call via CloudTrail", detail, at=at, resource_arn=resource_arn,
-                     region=region, account=account)
+    event = envelope(
+        "AWS API Call via CloudTrail",
+        detail,
+        at=at,
+        resource_arn=resource_arn,
+        region=region,
+        account=account,
+    )
     event["resources"] = []
     return event

@@ -25,13 +25,13 @@ class ResourceKind(StrEnum):
 
 
 class Dimension(StrEnum):
-    """The month aggregates kept for every usage record."""
+    """The month aggregates kept for every usage record. Each record counts once in every dimension, so
+    the month's total is the sum over any one of them."""
 
     PROJECT = "project"
     TEAM = "team"
     COST_CENTER = "cost_center"
     ALLOCATION = "allocation"  # project|team|cost_center together, for the month-end chargeback
-    TOTAL = "total"
 
 
 class TagSnapshot(BaseModel):
@@ -54,7 +54,6 @@ class TagSnapshot(BaseModel):
             Dimension.TEAM: team,
             Dimension.COST_CENTER: cost_center,
             Dimension.ALLOCATION: f"{project}|{team}|{cost_center}",
-            Dimension.TOTAL: "all",
         }
 
 

@@ -23,7 +23,7 @@ from sagecost.domain.periods import midnight, next_midnight, seconds_between
 from sagecost.domain.pricing import PriceBook
 from sagecost.domain.resources import ENDPOINT_BILLING_STATUSES, endpoint_lines, notebook_lines
 from sagecost.domain.tags import snapshot
-from sagecost.domain.timeline import TimelineChange, advance
+from sagecost.domain.timeline import TimelineChange, advance, due_for_sweep
 from sagecost.models.config import SagecostConfig
 from sagecost.models.events import (
     EndpointConfigEvent,
@@ -238,7 +238,10 @@ class UsageMeter:
             event_id=event.id,
         )
         timeline = timeline.model_copy(
-            update={"tags": _latest_tags(detail.tags, timeline), "endpoint_config": config or timeline.endpoint_config}
+            update={
+                "tags": _latest_tags(detail.tags, timeline),
+                "endpoint_config": config or timeline.endpoint_config,
+            }
         )
         return self._advance(timeline, [transition], at, to_cache)
 
@@ -403,6 +406,13 @@ class UsageMeter:
     ) -> None:
         lines_without_volume = notebook_lines(status, instance_type, None)
         if timeline is None and not lines_without_volume:
+            return
+        if (
+            timeline is not None
+            and timeline.current is not None
+            and timeline.current.status == status
+            and not due_for_sweep(timeline, now)
+        ):
             return
 
         def attempt() -> MeteringResult:

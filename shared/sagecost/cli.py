@@ -1,0 +1,206 @@
+"""The `sagecost` command: simulate, demo, prices."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sagecost.adapters.prices import CatalogError, load_catalog, save_catalog
+from sagecost.models.config import SagecostConfig
+
+DEFAULT_DEMO_OUT = Path("out/demo")
+
+
+def _load_config(path: Path | None) -> SagecostConfig:
+    if path is None:
+        return SagecostConfig()
+    import yaml  # noqa: PLC0415 - only the CLI reads YAML
+
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as error:
+        raise SystemExit(f"sagecost: cannot read the config file {path}: {error}") from None
+    return SagecostConfig.model_validate(raw)
+
+
+def _summary_table(summary: dict[str, Any]) -> None:
+    from rich.console import Console  # noqa: PLC0415
+    from rich.table import Table  # noqa: PLC0415
+
+    console = Console()
+    for month, figures in summary["months"].items():
+        table = Table(title=f"Metered SageMaker cost, {month} (USD, list price)", title_justify="left")
+        table.add_column("project")
+        table.add_column("cost", justify="right")
+        for project, cost in figures["by_project"].items():
+            table.add_row(project, f"{float(cost):,.2f}")
+        table.add_section()
+        table.add_row("[bold]total[/bold]", f"[bold]{float(figures['metered_cost']):,.2f}[/bold]")
+        console.print(table)
+        teams = ", ".join(f"{t} {float(c):,.2f}" for t, c in figures["by_team"].items())
+        console.print(f"  by team: {teams}")
+        unpriced = figures["unpriced"]
+        console.print(
+            f"  untagged: {float(figures['untagged_cost']['project']):,.2f} USD without a project "
+            f"({figures['untagged_share_of_project']}); unpriced: {unpriced['records']} records, "
+            f"{unpriced['instance_hours']} instance-hours {list(unpriced['by_component_and_type'])}\n"
+        )
+
+
+def _run_simulation(lines: list[str], out: Path, args: argparse.Namespace) -> int:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn  # noqa: PLC0415
+
+    from sagecost.local.simulator import simulate  # noqa: PLC0415 - moto is imported only when simulating
+
+    try:
+        catalog = load_catalog(args.prices)
+    except CatalogError as error:
+        raise SystemExit(f"sagecost: {error}") from None
+    config = _load_config(args.config)
+    started = time.perf_counter()
+    with Progress(
+        TextColumn("replaying events"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        transient=not sys.stderr.isatty(),
+    ) as progress:
+        task = progress.add_task("events", total=len(lines))
+        result = simulate(
+            lines,
+            out,
+            catalog=catalog,
+            config=config,
+            template_path=args.template,
+            progress=lambda n: progress.update(task, completed=n),
+        )
+    elapsed = time.perf_counter() - started
+    _summary_table(result.summary)
+    print(
+        f"{result.lines} lines: {result.delivered} events delivered to sagecost, {len(result.rejected)} rejected "
+        f"(see rejected.jsonl), {sum(result.unrouted.values())} routed by no rule in the template "
+        f"{result.unrouted}, {result.sweeps} hourly sweeps; {result.summary['records']} usage records; "
+        f"SageMaker reads {result.sagemaker_reads}; {elapsed:.1f} s"
+    )
+    print(f"wrote {out / 'ledger.jsonl'}, {out / 'rejected.jsonl'}, {out / 'summary.json'}")
+    return 0
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    try:
+        lines = args.events.read_text(encoding="utf-8").splitlines()
+    except OSError as error:
+        raise SystemExit(f"sagecost: cannot read {args.events}: {error}") from None
+    return _run_simulation(lines, args.out, args)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from sagecost.local.scenario import demo_events, messy_lines  # noqa: PLC0415
+
+    lines = messy_lines(demo_events(args.seed), args.seed)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "events.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    print(
+        f"demo: a month of SageMaker activity for 5 projects in 3 teams and a shared platform, "
+        f"{len(lines)} lines in {args.out / 'events.jsonl'}"
+    )
+    return _run_simulation(lines, args.out, args)
+
+
+def cmd_prices_refresh(args: argparse.Namespace) -> int:
+    import boto3  # noqa: PLC0415
+
+    from sagecost.adapters.prices import fetch_region_prices, refresh_catalog  # noqa: PLC0415
+
+    client = boto3.client("pricing", region_name=args.endpoint_region)
+    today = datetime.now(UTC).date()
+    base = load_catalog(args.base) if args.base else load_catalog()
+    fetched = fetch_region_prices(client, args.region, today=today)
+    catalog = refresh_catalog(client, args.region, today=today, base=base, fetched=fetched)
+    target = args.out or args.base
+    if target is None:
+        raise SystemExit("sagecost: say where to write the catalog with --out FILE")
+    save_catalog(catalog, target)
+    print(
+        f"{len(fetched.prices)} prices for {args.region} written to {target}; skipped {dict(fetched.skipped)}"
+    )
+    return 0
+
+
+def cmd_prices_show(args: argparse.Namespace) -> int:
+    catalog = load_catalog(args.prices)
+    for price in catalog.prices:
+        if args.region in (None, price.region):
+            print(
+                f"{price.region}\t{price.component}\t{price.instance_type}\t{price.usd}/{price.unit}\t{price.source}"
+            )
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="sagecost", description="Cost governance for Amazon SageMaker.")
+    commands = root.add_subparsers(dest="command", required=True)
+
+    def replay_options(command: argparse.ArgumentParser) -> None:
+        command.add_argument("--config", type=Path, help="the sagecost config file (YAML or JSON)")
+        command.add_argument("--prices", type=Path, help="a price catalog (default: the shipped one)")
+        command.add_argument("--template", type=Path, help="the SAM template whose rules route events")
+
+    simulate = commands.add_parser(
+        "simulate",
+        help="replay EventBridge events through the real handlers on in-process moto",
+        description="Replay a JSONL file of EventBridge envelopes (in arrival order) and write ledger.jsonl, "
+        "rejected.jsonl and summary.json to --out.",
+    )
+    simulate.add_argument("--events", type=Path, required=True, help="one EventBridge event per line")
+    simulate.add_argument("--out", type=Path, required=True, help="where to write the results")
+    replay_options(simulate)
+    simulate.set_defaults(run=cmd_simulate)
+
+    demo = commands.add_parser("demo", help="simulate a realistic month of several teams' SageMaker use")
+    demo.add_argument("--out", type=Path, default=DEFAULT_DEMO_OUT, help=f"default: {DEFAULT_DEMO_OUT}")
+    demo.add_argument("--seed", type=int, default=7, help="another seed, another month")
+    replay_options(demo)
+    demo.set_defaults(run=cmd_demo)
+
+    prices = commands.add_parser("prices", help="the price catalog").add_subparsers(
+        dest="action", required=True
+    )
+    refresh = prices.add_parser("refresh", help="rebuild a region's prices from the AWS Price List API")
+    refresh.add_argument("--region", required=True, help="the region to price, e.g. us-west-2")
+    refresh.add_argument("--out", type=Path, help="where to write the refreshed catalog")
+    refresh.add_argument("--base", type=Path, help="the catalog to update (default: the shipped one)")
+    refresh.add_argument(
+        "--endpoint-region",
+        default="us-east-1",
+        help="the Price List API endpoint region (us-east-1, eu-central-1 or ap-south-1)",
+    )
+    refresh.set_defaults(run=cmd_prices_refresh)
+    show = prices.add_parser("show", help="print the catalog")
+    show.add_argument("--region")
+    show.add_argument("--prices", type=Path)
+    show.set_defaults(run=cmd_prices_show)
+    return root
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        status: int = args.run(args)
+    except CatalogError as error:
+        print(f"sagecost: {error}", file=sys.stderr)
+        return 2
+    except json.JSONDecodeError as error:
+        print(f"sagecost: {error}", file=sys.stderr)
+        return 2
+    return status
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

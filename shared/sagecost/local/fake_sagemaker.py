@@ -1,0 +1,211 @@
+"""A SageMaker that knows exactly what the replayed events say, for the simulator.
+
+moto cannot play SageMaker here: it has no state transitions, no billable time, and knows nothing of
+resources that only exist in a recorded event stream. This fake learns every resource from the events
+as they are delivered and answers the reads sagecost makes consistently with them:
+
+* DescribeTrainingJob: `BillableTimeInSeconds` from a terminal event that carries it (as
+  DescribeTrainingJob would have returned it), otherwise end - start;
+* DescribeEndpointConfig / DescribeEndpoint / ListEndpoints: from Endpoint Config and Endpoint events;
+* ListNotebookInstances / DescribeNotebookInstance: from notebook events (`VolumeSizeInGB` if carried);
+* ListTags: the newest tags any event (or a CloudTrail Create* call) showed for the resource.
+
+The state of a resource is the one with the newest LastModifiedTime, as it is in SageMaker itself.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import TypeAdapter, ValidationError
+
+from sagecost.adapters.sagemaker import (
+    EndpointSummary,
+    NotebookSummary,
+    TrainingBilling,
+    config_snapshot,
+    instance_lines,
+)
+from sagecost.domain.periods import seconds_between
+from sagecost.models.events import upper_snake
+from sagecost.models.state import EndpointConfigSnapshot
+
+_TIME: TypeAdapter[datetime] = TypeAdapter(datetime)
+
+
+def _time(value: Any) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        moment = _TIME.validate_python(value)
+    except ValidationError:
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
+def _tags(raw: Any) -> dict[str, str] | None:
+    if isinstance(raw, dict):
+        return {str(k): str(v) for k, v in raw.items()}
+    if isinstance(raw, list):
+        return {
+            str(t.get("Key") or t.get("key")): str(t.get("Value") or t.get("value") or "")
+            for t in raw
+            if isinstance(t, dict)
+        }
+    return None
+
+
+@dataclass
+class _Known:
+    detail: dict[str, Any]
+    modified: datetime
+
+
+@dataclass
+class FakeSageMaker:
+    """SageMakerReader answered from the events seen so far. `calls` counts reads like API requests."""
+
+    known_training_jobs: dict[str, _Known] = field(default_factory=dict)
+    known_endpoint_configs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    known_endpoints: dict[str, _Known] = field(default_factory=dict)
+    known_notebooks: dict[str, _Known] = field(default_factory=dict)
+    resource_tags: dict[str, dict[str, str]] = field(default_factory=dict)
+    calls: Counter[str] = field(default_factory=Counter)
+
+    def observe(self, event: dict[str, Any]) -> None:
+        """Learn from one raw EventBridge event (anything unexpected is simply not learned)."""
+        detail = event.get("detail")
+        if not isinstance(detail, dict):
+            return
+        kind = event.get("detail-type")
+        if kind == "AWS API Call via CloudTrail":
+            self._observe_cloudtrail(detail)
+            return
+        modified = _time(detail.get("LastModifiedTime")) or _time(event.get("time")) or datetime.now(UTC)
+        table, name_key, arn_key = {
+            "SageMaker Training Job State Change": (
+                self.known_training_jobs,
+                "TrainingJobName",
+                "TrainingJobArn",
+            ),
+            "SageMaker Endpoint State Change": (self.known_endpoints, "EndpointName", "EndpointArn"),
+            "SageMaker Notebook Instance State Change": (
+                self.known_notebooks,
+                "NotebookInstanceName",
+                "NotebookInstanceArn",
+            ),
+            "SageMaker Processing Job State Change": ({}, "ProcessingJobName", "ProcessingJobArn"),
+            "SageMaker Transform Job State Change": ({}, "TransformJobName", "TransformJobArn"),
+        }.get(str(kind), (None, "", ""))
+        if kind == "SageMaker Endpoint Config State Change" and detail.get("ProductionVariants"):
+            self.known_endpoint_configs[str(detail.get("EndpointConfigName"))] = detail
+            return
+        if table is None or not isinstance(detail.get(name_key), str):
+            return
+        tags = _tags(detail.get("Tags"))
+        if tags and isinstance(detail.get(arn_key), str):
+            self.resource_tags[detail[arn_key]] = tags
+        name = detail[name_key]
+        known = table.get(name)
+        if known is None or modified >= known.modified:
+            merged = {**known.detail, **detail} if known else dict(detail)
+            table[name] = _Known(merged, modified)
+
+    def _observe_cloudtrail(self, detail: dict[str, Any]) -> None:
+        parameters = detail.get("requestParameters") or {}
+        responses = detail.get("responseElements") or {}
+        arns = [v for k, v in responses.items() if k.endswith("Arn") and isinstance(v, str)]
+        tags = _tags(parameters.get("tags"))
+        if arns and tags:
+            self.resource_tags[arns[0]] = tags
+
+    # --- SageMakerReader -----------------------------------------------------------------------
+
+    def training_billing(self, name: str) -> TrainingBilling:
+        self.calls["DescribeTrainingJob"] += 1
+        known = self.known_training_jobs.get(name)
+        if known is None:
+            raise LookupError(f"training job {name} was never seen in the events")
+        job = known.detail
+        start, end = _time(job.get("TrainingStartTime")), _time(job.get("TrainingEndTime"))
+        billable = job.get("BillableTimeInSeconds")
+        if billable is None and start and end:
+            billable = int(seconds_between(start, end))
+        return TrainingBilling(
+            billable_seconds=int(billable) if billable is not None else None,
+            training_seconds=job.get("TrainingTimeInSeconds") or billable,
+            start=start,
+            end=end,
+            instances=instance_lines(job.get("ResourceConfig") or {}),
+            volume_gb=(job.get("ResourceConfig") or {}).get("VolumeSizeInGB"),
+            spot=bool(job.get("EnableManagedSpotTraining")),
+        )
+
+    def endpoint_config(self, name: str) -> EndpointConfigSnapshot | None:
+        self.calls["DescribeEndpointConfig"] += 1
+        detail = self.known_endpoint_configs.get(name)
+        return config_snapshot(detail) if detail else None
+
+    def tags(self, arn: str) -> dict[str, str] | None:
+        self.calls["ListTags"] += 1
+        return self.resource_tags.get(arn, {})
+
+    def _endpoint_summary(self, known: _Known) -> EndpointSummary:
+        detail = known.detail
+        counts: dict[str, int] = {}
+        config = self.known_endpoint_configs.get(str(detail.get("EndpointConfigName")), {})
+        names = [v.get("VariantName") for v in config.get("ProductionVariants", [])]
+        for index, variant in enumerate(detail.get("ProductionVariants") or []):
+            name = variant.get("VariantName") or (names[index] if index < len(names) else str(index))
+            count = variant.get("CurrentInstanceCount", variant.get("DesiredInstanceCount"))
+            if count is not None:
+                counts[str(name)] = int(count)
+        return EndpointSummary(
+            name=str(detail["EndpointName"]),
+            arn=str(detail["EndpointArn"]),
+            status=upper_snake(str(detail.get("EndpointStatus", ""))),
+            last_modified=known.modified,
+            config_name=detail.get("EndpointConfigName"),
+            variant_counts=counts,
+        )
+
+    def endpoints(self) -> list[EndpointSummary]:
+        self.calls["ListEndpoints"] += 1
+        summaries = [self._endpoint_summary(self.known_endpoints[n]) for n in sorted(self.known_endpoints)]
+        return [s for s in summaries if s.status != "DELETED"]
+
+    def endpoint(self, name: str) -> EndpointSummary | None:
+        self.calls["DescribeEndpoint"] += 1
+        known = self.known_endpoints.get(name)
+        if known is None:
+            return None
+        summary = self._endpoint_summary(known)
+        return None if summary.status == "DELETED" else summary
+
+    def notebooks(self) -> list[NotebookSummary]:
+        self.calls["ListNotebookInstances"] += 1
+        result = []
+        for name in sorted(self.known_notebooks):
+            known = self.known_notebooks[name]
+            status = str(known.detail.get("NotebookInstanceStatus", ""))
+            if status == "Deleted":
+                continue
+            result.append(
+                NotebookSummary(
+                    name=name,
+                    arn=str(known.detail["NotebookInstanceArn"]),
+                    status=status,
+                    instance_type=known.detail.get("InstanceType"),
+                    last_modified=known.modified,
+                )
+            )
+        return result
+
+    def notebook_volume_gb(self, name: str) -> int | None:
+        self.calls["DescribeNotebookInstance"] += 1
+        known = self.known_notebooks.get(name)
+        volume = known.detail.get("VolumeSizeInGB") if known else None
+        return int(volume) if volume is not None else None

@@ -1,0 +1,67 @@
+"""Make moto's DynamoDB transactions cost O(items touched) instead of O(table size).
+
+moto 5.2.5 snapshots every table a TransactWriteItems touches with `copy.deepcopy` (once per item!)
+so it can roll back on failure; with a ledger of a few thousand items each transaction takes seconds.
+This keeps moto's own transaction logic (checks, conditions, cancellation reasons) and replaces only
+the snapshot: the items the transaction names are copied before it runs and put back if it fails.
+Behaviour seen through boto3 is unchanged; only the embedded runtime and tests use it.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.models.table import Table
+
+_original = DynamoDBBackend.transact_write_items
+
+
+def _key_of(backend: DynamoDBBackend, op_type: str, op: dict[str, Any]) -> dict[str, Any]:
+    if op_type != "Put":
+        return dict(op["Key"])
+    table = backend.get_table(op["TableName"])
+    key = {table.hash_key_attr: op["Item"][table.hash_key_attr]}
+    if table.range_key_attr is not None:
+        key[table.range_key_attr] = op["Item"][table.range_key_attr]
+    return key
+
+
+def _transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, Any]]) -> None:
+    snapshot: dict[str, tuple[str, dict[str, Any], dict[str, Any] | None]] = {}
+    for entry in transact_items:
+        try:
+            op_type, op = next(iter(entry.items()))
+            key = _key_of(self, op_type, op)
+            current = self.get_item(op["TableName"], key)
+        except Exception:  # noqa: S112 - moto itself reports malformed operations below
+            continue
+        ident = json.dumps([op["TableName"], key], sort_keys=True)
+        if ident not in snapshot:
+            before = copy.deepcopy(current.to_json()["Attributes"]) if current else None
+            snapshot[ident] = (op["TableName"], key, before)
+    Table.__deepcopy__ = lambda table, memo: table  # type: ignore[attr-defined, method-assign]
+    try:
+        _original(self, transact_items)
+    except Exception:
+        for table_name, key, before in snapshot.values():
+            if before is None:
+                self.delete_item(table_name, key)
+            else:
+                self.put_item(table_name, before)
+        raise
+    finally:
+        del Table.__deepcopy__  # type: ignore[attr-defined]
+
+
+@contextmanager
+def fast_dynamodb_transactions() -> Iterator[None]:
+    DynamoDBBackend.transact_write_items = _transact_write_items  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        DynamoDBBackend.transact_write_items = _original  # type: ignore[method-assign]

@@ -1,0 +1,413 @@
+"""The demo month: several teams' SageMaker activity, with the mess real delivery brings.
+
+Five projects in three teams (and a shared platform project) train, process, transform, serve and
+explore for a month: multi-instance and managed-spot training, a heterogeneous cluster, tuning-job
+children, processing jobs whose events carry no tags (their tags come from the CloudTrail create call),
+a production endpoint that autoscales, a dev endpoint, an async endpoint, a shared endpoint running
+across the month end, notebooks kept to working hours and one left on over a weekend, an instance type
+the catalog cannot price and an untagged job. Then: duplicates, events delivered out of order, and
+malformed lines. The same seed always gives the same lines.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sagecost.local import events
+
+MONTH_START = datetime(2026, 10, 1, tzinfo=UTC)
+MONTH_END = datetime(2026, 11, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Project:
+    name: str
+    team: str
+    cost_center: str
+    owner: str
+
+    def tags(self, environment: str = "dev") -> dict[str, str]:
+        return {
+            "Project": self.name,
+            "Team": self.team,
+            "CostCenter": self.cost_center,
+            "Environment": environment,
+            "Owner": self.owner,
+        }
+
+
+PROJECTS = (
+    Project("fraud-detection", "risk", "cc-1001", "alice"),
+    Project("credit-scoring", "risk", "cc-1001", "bob"),
+    Project("recommendations", "growth", "cc-2002", "carol"),
+    Project("churn", "growth", "cc-2002", "dan"),
+    Project("forecasting", "supply", "cc-3003", "erin"),
+)
+PLATFORM = Project("ml-platform", "platform", "cc-9000", "platform-team")
+TRAINING_TYPES = ("ml.m5.xlarge", "ml.c5.2xlarge", "ml.g4dn.xlarge", "ml.g5.xlarge", "ml.g5.2xlarge")
+
+
+def _jitter(rng: random.Random, minutes: int) -> timedelta:
+    return timedelta(seconds=rng.randint(0, minutes * 60))
+
+
+def _training(rng: random.Random, project: Project, index: int, start: datetime) -> list[dict[str, Any]]:
+    name = f"{project.name}-train-{index:03d}"
+    instance_type = rng.choice(TRAINING_TYPES)
+    count = rng.choice((1, 1, 1, 2, 4))
+    wall = timedelta(minutes=rng.randint(8, 360))
+    end = start + wall
+    spot = rng.random() < 0.3
+    billable = int(wall.total_seconds() * (rng.uniform(0.3, 0.7) if spot else 1))
+    tags = project.tags()
+    created = start - timedelta(minutes=3)
+    status = "Completed" if rng.random() > 0.08 else "Failed"
+    in_progress = events.training_job(
+        name,
+        "InProgress",
+        at=created,
+        instance_type=instance_type,
+        instance_count=count,
+        created=created,
+        tags=tags,
+    )
+    terminal = events.training_job(
+        name,
+        status,
+        at=end + timedelta(seconds=40),
+        instance_type=instance_type,
+        instance_count=count,
+        start=start,
+        end=end,
+        created=created,
+        tags=tags,
+        time_format=rng.choice(("epoch_ms", "epoch_str")),
+        tag_format=rng.choice(("map", "list")),
+        # what DescribeTrainingJob would say; the spot jobs carry it in the event, the others do not
+        billable_seconds=billable if spot else None,
+        training_seconds=int(wall.total_seconds()) if spot else None,
+        spot=spot,
+    )
+    return [in_progress, terminal]
+
+
+def _processing(rng: random.Random, project: Project, index: int, start: datetime) -> list[dict[str, Any]]:
+    name = f"{project.name}-prep-{index:03d}"
+    end = start + timedelta(minutes=rng.randint(5, 90))
+    job_arn = events.arn("processing-job", name)
+    create = events.cloudtrail_create(
+        "CreateProcessingJob",
+        job_arn,
+        {"processingJobName": name, "tags": [{"key": k, "value": v} for k, v in project.tags().items()]},
+        at=start - timedelta(minutes=2),
+        principal=f"AROAEXAMPLE:{project.owner}",
+    )
+    done = events.processing_job(
+        name,
+        "Completed",
+        at=end + timedelta(seconds=20),
+        instance_type="ml.m5.xlarge",
+        instance_count=rng.choice((1, 2)),
+        start=start,
+        end=end,
+    )
+    return [create, done]
+
+
+def _transform(rng: random.Random, project: Project, index: int, start: datetime) -> list[dict[str, Any]]:
+    name = f"{project.name}-batch-{index:03d}"
+    end = start + timedelta(minutes=rng.randint(10, 120))
+    return [
+        events.transform_job(
+            name,
+            "Completed",
+            at=end,
+            instance_type="ml.c5.xlarge",
+            instance_count=2,
+            start=start,
+            end=end,
+            tags=project.tags(),
+        )
+    ]
+
+
+def _notebook_days(rng: random.Random, project: Project, left_on_weekend: bool) -> list[dict[str, Any]]:
+    name = f"{project.owner}-notebook"
+    feed = [
+        events.notebook(
+            name,
+            "Pending",
+            at=MONTH_START + timedelta(hours=8),
+            instance_type="ml.t3.medium",
+            volume_gb=rng.choice((5, 20, 50)),
+            tags=project.tags(),
+        )
+    ]
+    day = MONTH_START
+    while day < MONTH_END - timedelta(days=1):
+        weekday = day.weekday()
+        if weekday < 5:
+            on = day + timedelta(hours=8) + _jitter(rng, 90)
+            off = day + timedelta(hours=17) + _jitter(rng, 120)
+            if left_on_weekend and weekday == 4 and day.day > 20:
+                off = day + timedelta(days=3, hours=9)  # Friday evening to Monday morning
+            feed.append(events.notebook(name, "InService", at=on, instance_type="ml.t3.medium"))
+            feed.append(events.notebook(name, "Stopping", at=off, instance_type="ml.t3.medium"))
+            feed.append(
+                events.notebook(name, "Stopped", at=off + timedelta(minutes=1), instance_type="ml.t3.medium")
+            )
+        day += timedelta(days=1)
+    return feed
+
+
+def _endpoints() -> list[dict[str, Any]]:
+    fraud, recs, churn = PROJECTS[0], PROJECTS[2], PROJECTS[3]
+    day = timedelta(days=1)
+    feed = [
+        # fraud: production, two instances all month, autoscaled to three for a week
+        events.endpoint_config(
+            "fraud-prod-cfg",
+            [("AllTraffic", "ml.m5.xlarge", 2)],
+            at=MONTH_START + timedelta(hours=1),
+            volume_gb=None,
+            tags=fraud.tags("prod"),
+        ),
+        events.endpoint(
+            "fraud-prod",
+            "CREATING",
+            at=MONTH_START + timedelta(hours=1, minutes=2),
+            config_name="fraud-prod-cfg",
+            variants=[("AllTraffic", 2)],
+            tags=fraud.tags("prod"),
+        ),
+        events.endpoint(
+            "fraud-prod",
+            "IN_SERVICE",
+            at=MONTH_START + timedelta(hours=1, minutes=9),
+            config_name="fraud-prod-cfg",
+            variants=[("AllTraffic", 2)],
+            tags=fraud.tags("prod"),
+        ),
+        events.endpoint(
+            "fraud-prod",
+            "UPDATING",
+            at=MONTH_START + 12 * day,
+            config_name="fraud-prod-cfg",
+            variants=[("AllTraffic", 3)],
+            tags=fraud.tags("prod"),
+        ),
+        events.endpoint(
+            "fraud-prod",
+            "IN_SERVICE",
+            at=MONTH_START + 12 * day + timedelta(minutes=6),
+            config_name="fraud-prod-cfg",
+            variants=[("AllTraffic", 3)],
+            tags=fraud.tags("prod"),
+        ),
+        events.endpoint(
+            "fraud-prod",
+            "UPDATING",
+            at=MONTH_START + 19 * day,
+            config_name="fraud-prod-cfg",
+            variants=[("AllTraffic", 2)],
+            tags=fraud.tags("prod"),
+        ),
+        events.endpoint(
+            "fraud-prod",
+            "IN_SERVICE",
+            at=MONTH_START + 19 * day + timedelta(minutes=5),
+            config_name="fraud-prod-cfg",
+            variants=[("AllTraffic", 2)],
+            tags=fraud.tags("prod"),
+        ),
+        # recommendations: a GPU dev endpoint for ten days (variant names missing, as in some events)
+        events.endpoint_config(
+            "recs-dev-cfg",
+            [("gpu", "ml.g5.xlarge", 1)],
+            at=MONTH_START + 5 * day,
+            volume_gb=None,
+            tags=recs.tags(),
+        ),
+        events.endpoint(
+            "recs-dev",
+            "IN_SERVICE",
+            at=MONTH_START + 5 * day + timedelta(minutes=8),
+            config_name="recs-dev-cfg",
+            variants=[(None, 1)],
+            tags=recs.tags(),
+            time_format="iso",
+        ),
+        events.endpoint(
+            "recs-dev",
+            "DELETING",
+            at=MONTH_START + 15 * day,
+            config_name="recs-dev-cfg",
+            variants=[(None, 1)],
+            tags=recs.tags(),
+        ),
+        events.endpoint(
+            "recs-dev",
+            "DELETED",
+            at=MONTH_START + 15 * day + timedelta(minutes=3),
+            config_name="recs-dev-cfg",
+            variants=[],
+            tags={},
+        ),
+        # churn: asynchronous inference
+        events.endpoint_config(
+            "churn-async-cfg",
+            [("AllTraffic", "ml.m5.xlarge", 1)],
+            at=MONTH_START + 2 * day,
+            asynchronous=True,
+            tags=churn.tags(),
+        ),
+        events.endpoint(
+            "churn-async",
+            "IN_SERVICE",
+            at=MONTH_START + 2 * day + timedelta(minutes=7),
+            config_name="churn-async-cfg",
+            variants=[("AllTraffic", 1)],
+            tags=churn.tags(),
+            tag_format="list",
+        ),
+        events.endpoint(
+            "churn-async",
+            "DELETING",
+            at=MONTH_START + 25 * day,
+            config_name="churn-async-cfg",
+            variants=[("AllTraffic", 1)],
+            tags=churn.tags(),
+        ),
+        # platform: a shared endpoint from the 20th, still running when the month ends
+        events.endpoint_config(
+            "platform-shared-cfg",
+            [("AllTraffic", "ml.c5.xlarge", 2)],
+            at=MONTH_START + 20 * day,
+            tags=PLATFORM.tags("prod"),
+        ),
+        events.endpoint(
+            "platform-shared",
+            "IN_SERVICE",
+            at=MONTH_START + 20 * day + timedelta(minutes=9),
+            config_name="platform-shared-cfg",
+            variants=[("AllTraffic", 2)],
+            tags=PLATFORM.tags("prod"),
+        ),
+        events.endpoint(
+            "platform-shared",
+            "UPDATING",
+            at=MONTH_END + timedelta(hours=2),
+            config_name="platform-shared-cfg",
+            variants=[("AllTraffic", 2)],
+            tags=PLATFORM.tags("prod"),
+        ),
+    ]
+    return feed
+
+
+def demo_events(seed: int = 7) -> list[dict[str, Any]]:
+    """Every event of the demo month, in the order they happened."""
+    rng = random.Random(seed)  # noqa: S311 - a reproducible scenario, not cryptography
+    feed: list[dict[str, Any]] = []
+    for project in PROJECTS:
+        for index in range(rng.randint(8, 12)):
+            feed += _training(rng, project, index, MONTH_START + timedelta(days=rng.uniform(0, 30)))
+        for index in range(rng.randint(4, 7)):
+            feed += _processing(rng, project, index, MONTH_START + timedelta(days=rng.uniform(0, 30)))
+        for index in range(rng.randint(1, 3)):
+            feed += _transform(rng, project, index, MONTH_START + timedelta(days=rng.uniform(0, 30)))
+    # a tuning job's children, a heterogeneous cluster, an unpriceable type, an untagged job
+    recs = PROJECTS[2]
+    tuning_arn = events.arn("hyper-parameter-tuning-job", "recs-hpo-01")
+    for child in range(4):
+        start = MONTH_START + timedelta(days=9, hours=child)
+        feed.append(
+            events.training_job(
+                f"recs-hpo-01-{child:03d}-abc",
+                "Completed",
+                at=start + timedelta(minutes=50),
+                instance_type="ml.g4dn.xlarge",
+                start=start,
+                end=start + timedelta(minutes=45),
+                tags=recs.tags(),
+                tuning_job_arn=tuning_arn,
+            )
+        )
+    start = MONTH_START + timedelta(days=14, hours=3)
+    feed.append(
+        events.training_job(
+            "forecasting-hetero-001",
+            "Completed",
+            at=start + timedelta(hours=2),
+            instance_type="ml.g5.2xlarge",
+            start=start,
+            end=start + timedelta(hours=2),
+            tags=PROJECTS[4].tags(),
+            billable_seconds=7200,
+            instance_groups=[("gpu", "ml.g5.2xlarge", 2), ("cpu", "ml.c5.2xlarge", 2)],
+        )
+    )
+    start = MONTH_START + timedelta(days=16, hours=10)
+    feed.append(
+        events.training_job(
+            "churn-trial-r7i",
+            "Completed",
+            at=start + timedelta(hours=3),
+            instance_type="ml.r7i.8xlarge",
+            start=start,
+            end=start + timedelta(hours=3),
+            tags=PROJECTS[3].tags(),
+            billable_seconds=10800,
+        )
+    )
+    start = MONTH_START + timedelta(days=21, hours=15)
+    feed.append(
+        events.training_job(
+            "quick-experiment",
+            "Completed",
+            at=start + timedelta(hours=1),
+            instance_type="ml.g5.xlarge",
+            instance_count=2,
+            start=start,
+            end=start + timedelta(hours=1),
+            tags={},
+            billable_seconds=3600,
+        )
+    )
+    for index, project in enumerate(PROJECTS):
+        feed += _notebook_days(rng, project, left_on_weekend=index == 1)
+    feed += _endpoints()
+    return sorted(feed, key=lambda e: (e["time"], e["id"]))
+
+
+MALFORMED_LINES = (
+    "this is not json",
+    '["an", "array"]',
+    '{"version": "0", "id": "no-detail", "detail-type": "SageMaker Training Job State Change", '
+    '"source": "aws.sagemaker", "time": "2026-10-15T10:00:00Z", "region": "us-east-1", "resources": [], '
+    '"detail": {"TrainingJobStatus": "Completed"}}',
+    '{"version": "0", "id": "ec2", "detail-type": "EC2 Instance State-change Notification", "source": "aws.ec2", '
+    '"time": "2026-10-15T11:00:00Z", "region": "us-east-1", "resources": [], "detail": {"state": "running"}}',
+    '{"detail-type": "SageMaker Endpoint State Change", "source": "aws.sagemaker", "time": "yesterday"}',
+)
+
+
+def messy_lines(feed: list[dict[str, Any]], seed: int = 7) -> list[str]:
+    """The feed as EventBridge delivers it: ~6 % duplicated, ~5 % a few minutes late, and some garbage."""
+    rng = random.Random(seed + 1)  # noqa: S311
+    lines = [json.dumps(event, separators=(",", ":")) for event in feed]
+    delivered: list[str] = []
+    for line in lines:
+        delivered.append(line)
+        if rng.random() < 0.06:
+            delivered.append(line)
+    for index in range(len(delivered) - 1):
+        if rng.random() < 0.05:
+            delivered[index], delivered[index + 1] = delivered[index + 1], delivered[index]
+    for garbage in MALFORMED_LINES:
+        delivered.insert(rng.randrange(len(delivered)), garbage)
+    return delivered

@@ -1,0 +1,310 @@
+"""The embedded runtime: replay EventBridge events through the real handlers on in-process moto.
+
+What is real: the handlers, their SQS batches (ReportBatchItemFailures included), the ledger table built
+from template.yaml, the event rules read from template.yaml and matched by moto's EventBridge, the
+hourly schedules (fired by a virtual clock from the first event to the last). What is faked, because moto
+cannot do it: SageMaker (a FakeSageMaker that answers from the events themselves) and time.
+
+Arrival order is the file's order; the virtual clock never runs backwards (a late event is delivered
+late, as EventBridge would). Lines that are not JSON objects, events no rule routes, and events the
+recorder rejects all end in `rejected.jsonl` with a reason.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import boto3
+from moto import mock_aws
+from pydantic import TypeAdapter, ValidationError
+
+from sagecost import clock, settings
+from sagecost.adapters.ledger import DynamoLedger
+from sagecost.domain.periods import hour_floor
+from sagecost.domain.pricing import PriceBook
+from sagecost.local import template as sam
+from sagecost.local.fake_sagemaker import FakeSageMaker
+from sagecost.local.moto_speedups import fast_dynamodb_transactions
+from sagecost.local.report import write_outputs
+from sagecost.models.config import SagecostConfig
+from sagecost.models.prices import PriceCatalog
+from sagecost.services.usage import UsageMeter
+
+TABLE_NAME = "sagecost-ledger"
+DELIVERY_ATTEMPTS = 5
+"""As the template's redrive policy: after this many failed receives a message is parked in the DLQ."""
+
+_TIME: TypeAdapter[datetime] = TypeAdapter(datetime)
+Progress = Callable[[int], None]
+
+
+@dataclass
+class Rejection:
+    line: int
+    reason: str
+    raw: str
+
+    def as_json(self) -> dict[str, Any]:
+        return {"line": self.line, "reason": self.reason, "raw": self.raw}
+
+
+@dataclass
+class SimulationResult:
+    out: Path
+    lines: int = 0
+    delivered: int = 0
+    sweeps: int = 0
+    rejected: list[Rejection] = field(default_factory=list)
+    unrouted: dict[str, int] = field(default_factory=dict)
+    """Events no rule in template.yaml routes (EventBridge would never deliver them), by detail-type."""
+    summary: dict[str, Any] = field(default_factory=dict)
+    sagemaker_reads: dict[str, int] = field(default_factory=dict)
+
+
+def _lambda_context(function: sam.FunctionSpec) -> Any:
+    from types import SimpleNamespace  # noqa: PLC0415 - only the simulator needs a context
+
+    return SimpleNamespace(
+        function_name=function.logical_id,
+        memory_limit_in_mb=512,
+        invoked_function_arn=f"arn:aws:lambda:us-east-1:123456789012:function:{function.logical_id}",
+        aws_request_id="simulated",
+        get_remaining_time_in_millis=lambda: 60_000,
+    )
+
+
+def _handler(function: sam.FunctionSpec) -> Callable[[dict[str, Any], Any], Any]:
+    module_name, _, attribute = function.handler.rpartition(".")
+    import importlib  # noqa: PLC0415
+
+    handler: Callable[[dict[str, Any], Any], Any] = getattr(importlib.import_module(module_name), attribute)
+    return handler
+
+
+def _event_time(raw: dict[str, Any]) -> datetime:
+    moment = _TIME.validate_python(raw.get("time"))
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+class Simulator:
+    """One simulated deployment: a moto account with the template's table, queues and rules."""
+
+    def __init__(self, template: dict[str, Any], meter_factory: Callable[[DynamoLedger], UsageMeter]) -> None:
+        self.template = template
+        self.dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+        self.sqs = boto3.client("sqs", region_name="us-east-1")
+        self.events = boto3.client("events", region_name="us-east-1")
+        self.dynamodb.create_table(**sam.table_create_args(template, table_name=TABLE_NAME))
+        self.ledger = DynamoLedger(self.dynamodb, TABLE_NAME)
+        self.functions = {f.logical_id: f for f in sam.functions(template)}
+        self.queue_urls = {
+            logical_id: self.sqs.create_queue(QueueName=logical_id)["QueueUrl"]
+            for logical_id in sam.queue_names(template)
+        }
+        self.consumers = {q: f for f in self.functions.values() for q in f.queue_ids}
+        self.rule_taps: dict[str, tuple[str, tuple[str, ...]]] = {}
+        for rule in sam.event_rules(template):
+            tap = self.sqs.create_queue(QueueName=f"tap-{rule.logical_id}")["QueueUrl"]
+            tap_arn = self.sqs.get_queue_attributes(QueueUrl=tap, AttributeNames=["QueueArn"])["Attributes"][
+                "QueueArn"
+            ]
+            self.events.put_rule(Name=rule.logical_id, EventPattern=json.dumps(rule.pattern))
+            self.events.put_targets(Rule=rule.logical_id, Targets=[{"Id": "tap", "Arn": tap_arn}])
+            self.rule_taps[rule.logical_id] = (tap, rule.target_queue_ids)
+        self.scheduled = [f for f in self.functions.values() if f.schedules]
+        self.meter = meter_factory(self.ledger)
+        settings.install(self.meter)
+        self.now = datetime.min.replace(tzinfo=UTC)
+        self.next_hour: datetime | None = None
+        self.sweeps = 0
+
+    # --- time ------------------------------------------------------------------------------------
+
+    def advance_to(self, moment: datetime) -> None:
+        """Move the virtual clock forward (never back), firing every hourly schedule passed on the way."""
+        if self.next_hour is None:
+            self.next_hour = hour_floor(moment) + timedelta(hours=1)
+        while self.next_hour <= moment:
+            self.now = self.next_hour
+            self._fire_schedules()
+            self.next_hour += timedelta(hours=1)
+        self.now = max(self.now, moment)
+
+    def _fire_schedules(self) -> None:
+        for function in self.scheduled:
+            event = {
+                "version": "0",
+                "id": f"schedule-{self.now.isoformat()}",
+                "source": "aws.scheduler",
+                "detail-type": "Scheduled Event",
+                "time": self.now.isoformat(),
+                "detail": {},
+            }
+            _handler(function)(event, _lambda_context(function))
+            self.sweeps += 1
+
+    # --- routing ---------------------------------------------------------------------------------
+
+    def route(self, raw: dict[str, Any], line: str) -> list[str] | str | None:
+        """The queues template.yaml's rules send this event to; None if no rule matches; or why EventBridge
+        refused it."""
+        entry: dict[str, Any] = {
+            "Source": str(raw.get("source", "")),
+            "DetailType": str(raw.get("detail-type", "")),
+            "Detail": json.dumps(raw.get("detail", {})),
+            "Resources": [str(r) for r in raw.get("resources", []) if isinstance(r, str)],
+        }
+        response = self.events.put_events(Entries=[entry])
+        if response.get("FailedEntryCount"):
+            failure = response["Entries"][0]
+            return f"EventBridge refused it: {failure.get('ErrorCode')} {failure.get('ErrorMessage')}"
+        targets: list[str] = []
+        for tap, queue_ids in self.rule_taps.values():
+            messages = self.sqs.receive_message(QueueUrl=tap, MaxNumberOfMessages=10).get("Messages", [])
+            for message in messages:
+                self.sqs.delete_message(QueueUrl=tap, ReceiptHandle=message["ReceiptHandle"])
+            if messages:
+                targets += queue_ids
+        if not targets:
+            return None
+        for queue_id in targets:
+            self.sqs.send_message(QueueUrl=self.queue_urls[queue_id], MessageBody=line)
+        return targets
+
+    def drain(self, queue_id: str) -> list[tuple[str, str]]:
+        """Deliver a queue to its function in SQS batches; return (body, error) of messages parked in the DLQ."""
+        function = self.consumers.get(queue_id)
+        if function is None:
+            return []
+        url = self.queue_urls[queue_id]
+        attempts: dict[str, int] = {}
+        parked: list[tuple[str, str]] = []
+        while True:
+            messages = self.sqs.receive_message(
+                QueueUrl=url,
+                MaxNumberOfMessages=min(10, function.batch_size or 10),
+                VisibilityTimeout=0,
+                AttributeNames=["All"],
+            ).get("Messages", [])
+            if not messages:
+                return parked
+            event = {"Records": [self._sqs_record(m, queue_id) for m in messages]}
+            response = _handler(function)(event, _lambda_context(function)) or {}
+            failed = {f["itemIdentifier"] for f in response.get("batchItemFailures", [])}
+            for message in messages:
+                if message["MessageId"] in failed:
+                    attempts[message["Body"]] = attempts.get(message["Body"], 0) + 1
+                    if attempts[message["Body"]] < DELIVERY_ATTEMPTS:
+                        continue
+                    parked.append((message["Body"], f"failed {DELIVERY_ATTEMPTS} times: parked in the DLQ"))
+                self.sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+
+    def _sqs_record(self, message: dict[str, Any], queue_id: str) -> dict[str, Any]:
+        return {
+            "messageId": message["MessageId"],
+            "receiptHandle": message["ReceiptHandle"],
+            "body": message["Body"],
+            "attributes": message.get("Attributes", {}),
+            "messageAttributes": {},
+            "md5OfBody": message["MD5OfBody"],
+            "eventSource": "aws:sqs",
+            "eventSourceARN": f"arn:aws:sqs:us-east-1:123456789012:{queue_id}",
+            "awsRegion": "us-east-1",
+        }
+
+
+def simulate(
+    lines: Iterable[str],
+    out: Path,
+    *,
+    catalog: PriceCatalog,
+    config: SagecostConfig | None = None,
+    template_path: Path | None = None,
+    progress: Progress | None = None,
+    log_level: str = "ERROR",
+) -> SimulationResult:
+    """Replay event lines (one EventBridge envelope per line) and write ledger, rejections and summary."""
+    template = sam.load_template(template_path)
+    result = SimulationResult(out=out)
+    fake = FakeSageMaker()
+    prices = PriceBook(catalog)
+    config = config or SagecostConfig()
+    environment = {
+        "LEDGER_TABLE_NAME": TABLE_NAME,
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "POWERTOOLS_SERVICE_NAME": "sagecost-simulator",
+        "POWERTOOLS_METRICS_NAMESPACE": "sagecost",
+        # the handlers' logs and EMF metrics would drown the summary; rejections go to rejected.jsonl
+        "POWERTOOLS_METRICS_DISABLED": "true",
+        "POWERTOOLS_LOG_LEVEL": log_level,
+        "POWERTOOLS_TRACE_DISABLED": "true",
+    }
+    saved_env = {k: os.environ.get(k) for k in environment}
+    os.environ.update(environment)
+    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        os.environ.setdefault(key, "simulated")
+    try:
+        with mock_aws(), fast_dynamodb_transactions():
+            simulator = Simulator(template, lambda ledger: UsageMeter(ledger, fake, prices, config))
+            clock.use(lambda: simulator.now)
+            last_time: datetime | None = None
+            line_of: dict[str, int] = {}
+            for number, line in enumerate(lines, start=1):
+                result.lines = number
+                if progress:
+                    progress(number)
+                text = line.strip()
+                if not text:
+                    continue
+                try:
+                    raw = json.loads(text)
+                    if not isinstance(raw, dict):
+                        raise ValueError(f"a line must hold one JSON object, not {type(raw).__name__}")
+                    moment = _event_time(raw)
+                except (ValueError, ValidationError) as error:
+                    reason = str(error).splitlines()[0]
+                    result.rejected.append(Rejection(number, f"unreadable line: {reason}", text))
+                    continue
+                line_of.setdefault(text, number)
+                simulator.advance_to(moment)
+                last_time = max(last_time or moment, moment)
+                fake.observe(raw)
+                routed = simulator.route(raw, text)
+                if routed is None:
+                    kind = f"{raw.get('source')}: {raw.get('detail-type')}"
+                    result.unrouted[kind] = result.unrouted.get(kind, 0) + 1
+                    continue
+                if isinstance(routed, str):
+                    result.rejected.append(Rejection(number, routed, text))
+                    continue
+                result.delivered += 1
+                for queue_id in routed:
+                    for body, error in simulator.drain(queue_id):
+                        result.rejected.append(Rejection(number, error, body))
+            if last_time is not None:
+                simulator.advance_to(last_time)
+            result.sweeps = simulator.sweeps
+            result.rejected += [
+                Rejection(line_of.get(r["raw"], 0), f"rejected by the recorder: {r['reason']}", r["raw"])
+                for r in simulator.ledger.rejected()
+            ]
+            result.sagemaker_reads = dict(sorted(fake.calls.items()))
+            result.rejected.sort(key=lambda r: r.line)
+            result.summary = write_outputs(
+                simulator.ledger, out, [r.as_json() for r in result.rejected], result.unrouted
+            )
+    finally:
+        clock.use_wall_clock()
+        settings.reset()
+        for key, value in saved_env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    return result
