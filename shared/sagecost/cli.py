@@ -83,7 +83,7 @@ def _run_simulation(lines: list[str], out: Path, args: argparse.Namespace) -> in
     elapsed = time.perf_counter() - started
     _summary_table(result.summary)
     print(
-        f"{result.lines} lines: {result.delivered} events delivered to sagecost, {len(result.rejected)} rejected "
+        f"{result.lines} lines: {result.delivered} events delivered, {len(result.rejected)} rejected "
         f"(see rejected.jsonl), {sum(result.unrouted.values())} routed by no rule in the template "
         f"{result.unrouted}, {result.sweeps} hourly sweeps; {result.summary['records']} usage records; "
         f"SageMaker reads {result.sagemaker_reads}; {elapsed:.1f} s"
@@ -116,20 +116,17 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_prices_refresh(args: argparse.Namespace) -> int:
     import boto3  # noqa: PLC0415
 
-    from sagecost.adapters.prices import fetch_region_prices, refresh_catalog  # noqa: PLC0415
+    from sagecost.adapters.prices import refresh_catalog  # noqa: PLC0415
 
-    client = boto3.client("pricing", region_name=args.endpoint_region)
-    today = datetime.now(UTC).date()
-    base = load_catalog(args.base) if args.base else load_catalog()
-    fetched = fetch_region_prices(client, args.region, today=today)
-    catalog = refresh_catalog(client, args.region, today=today, base=base, fetched=fetched)
     target = args.out or args.base
     if target is None:
         raise SystemExit("sagecost: say where to write the catalog with --out FILE")
+    client = boto3.client("pricing", region_name=args.endpoint_region)
+    base = load_catalog(args.base) if args.base else load_catalog()
+    catalog = refresh_catalog(client, args.region, today=datetime.now(UTC).date(), base=base)
     save_catalog(catalog, target)
-    print(
-        f"{len(fetched.prices)} prices for {args.region} written to {target}; skipped {dict(fetched.skipped)}"
-    )
+    fresh = sum(1 for price in catalog.prices if price.region == args.region)
+    print(f"{fresh} prices for {args.region} from the AWS Price List, written to {target}")
     return 0
 
 

@@ -85,8 +85,14 @@ def test_training_billable_time_comes_from_describe_training_job_when_the_event_
         EnableManagedSpotTraining=True,
     )
     job = get_backend("sagemaker")["123456789012"]["us-east-1"].training_jobs["spot-job"]
-    job.training_start_time, job.training_end_time = T0, T0 + timedelta(hours=2)
-    job.billable_time_in_seconds, job.training_time_in_seconds = 2700, 7200
+    # moto has no billing: set what DescribeTrainingJob returns for a finished spot job
+    for attribute, value in {
+        "training_start_time": T0,
+        "training_end_time": T0 + timedelta(hours=2),
+        "billable_time_in_seconds": 2700,
+        "training_time_in_seconds": 7200,
+    }.items():
+        setattr(job, attribute, value)
     event = events.training_job(
         "spot-job",
         "Completed",
@@ -278,7 +284,7 @@ def test_unknown_instance_type_is_kept_unpriced_never_zero(meter: UsageMeter, le
     (record,) = meter.record(parse_event(event)).records
     assert record.unpriced and record.cost is None and record.unit_price is None
     total = ledger.month_total("2026-11")
-    assert (total.cost, total.unpriced_records, total.unpriced_instance_hours) == (0, 1, Decimal(1))
+    assert (total.cost, total.unpriced_records, total.unpriced_instance_hours) == (Decimal(0), 1, Decimal(1))
 
 
 def test_notebook_bills_its_instance_while_in_service_and_its_volume_until_deleted(

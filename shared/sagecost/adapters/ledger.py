@@ -160,7 +160,7 @@ class DynamoLedger:
             }
             for record in records
         ]
-        actions += [{"Update": aggregate_update(self.table, delta)} for delta in deltas]  # type: ignore[misc]
+        actions += [{"Update": aggregate_update(self.table, delta)} for delta in deltas]  # type: ignore[typeddict-item]
         if len(actions) > TRANSACTION_LIMIT:
             raise ValueError(f"a job produced {len(actions)} writes, more than one transaction holds")
         try:

@@ -294,7 +294,7 @@ def endpoint(
     region: str = DEFAULT_REGION,
     account: str = DEFAULT_ACCOUNT,
 ) -> dict[str, Any]:
-    """An Endpoint State Change: UPPER_SNAKE status, variants as (name or None, current count), float counts."""
+    """An Endpoint State Change: UPPER_SNAKE status, variants as (name or None, count), float counts."""
     endpoint_arn = arn("endpoint", name, region=region, account=account)
     production = []
     for variant, count in variants:
@@ -377,12 +377,13 @@ def cloudtrail_create(
     account: str = DEFAULT_ACCOUNT,
 ) -> dict[str, Any]:
     """An "AWS API Call via CloudTrail" event for a SageMaker Create* call (camelCase request parameters)."""
+    session = principal.rsplit(":", maxsplit=1)[-1]
     detail = {
         "eventVersion": "1.09",
         "userIdentity": {
             "type": "AssumedRole",
             "principalId": principal,
-            "arn": f"arn:aws:sts::{account}:assumed-role/DataScientist/{principal.rsplit(':', maxsplit=1)[-1]}",
+            "arn": f"arn:aws:sts::{account}:assumed-role/DataScientist/{session}",
             "accountId": account,
         },
         "eventTime": timestamp(at, "iso"),

@@ -44,7 +44,7 @@ def _transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, 
         if ident not in snapshot:
             before = copy.deepcopy(current.to_json()["Attributes"]) if current else None
             snapshot[ident] = (op["TableName"], key, before)
-    Table.__deepcopy__ = lambda table, memo: table  # type: ignore[attr-defined, method-assign]
+    Table.__deepcopy__ = lambda table, memo: table  # type: ignore[attr-defined]
     try:
         _original(self, transact_items)
     except Exception:

@@ -390,7 +390,8 @@ MALFORMED_LINES = (
     '{"version": "0", "id": "no-detail", "detail-type": "SageMaker Training Job State Change", '
     '"source": "aws.sagemaker", "time": "2026-10-15T10:00:00Z", "region": "us-east-1", "resources": [], '
     '"detail": {"TrainingJobStatus": "Completed"}}',
-    '{"version": "0", "id": "ec2", "detail-type": "EC2 Instance State-change Notification", "source": "aws.ec2", '
+    '{"version": "0", "id": "ec2", "detail-type": "EC2 Instance State-change Notification", '
+    '"source": "aws.ec2", '
     '"time": "2026-10-15T11:00:00Z", "region": "us-east-1", "resources": [], "detail": {"state": "running"}}',
     '{"detail-type": "SageMaker Endpoint State Change", "source": "aws.sagemaker", "time": "yesterday"}',
 )

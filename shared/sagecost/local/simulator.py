@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -154,7 +155,7 @@ class Simulator:
     def route(self, raw: dict[str, Any], line: str) -> list[str] | str | None:
         """The queues template.yaml's rules send this event to; None if no rule matches; or why EventBridge
         refused it."""
-        entry: dict[str, Any] = {
+        entry: Any = {
             "Source": str(raw.get("source", "")),
             "DetailType": str(raw.get("detail-type", "")),
             "Detail": json.dumps(raw.get("detail", {})),
@@ -178,7 +179,7 @@ class Simulator:
         return targets
 
     def drain(self, queue_id: str) -> list[tuple[str, str]]:
-        """Deliver a queue to its function in SQS batches; return (body, error) of messages parked in the DLQ."""
+        """Deliver a queue to its function in SQS batches; return (body, why) for each message parked."""
         function = self.consumers.get(queue_id)
         if function is None:
             return []
@@ -205,7 +206,7 @@ class Simulator:
                     parked.append((message["Body"], f"failed {DELIVERY_ATTEMPTS} times: parked in the DLQ"))
                 self.sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
 
-    def _sqs_record(self, message: dict[str, Any], queue_id: str) -> dict[str, Any]:
+    def _sqs_record(self, message: Mapping[str, Any], queue_id: str) -> dict[str, Any]:
         return {
             "messageId": message["MessageId"],
             "receiptHandle": message["ReceiptHandle"],
@@ -217,6 +218,91 @@ class Simulator:
             "eventSourceARN": f"arn:aws:sqs:us-east-1:123456789012:{queue_id}",
             "awsRegion": "us-east-1",
         }
+
+
+@contextmanager
+def _lambda_environment(log_level: str) -> Iterator[None]:
+    """The environment a deployed function has, restored afterwards."""
+    environment = {
+        "LEDGER_TABLE_NAME": TABLE_NAME,
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "POWERTOOLS_SERVICE_NAME": "sagecost-simulator",
+        "POWERTOOLS_METRICS_NAMESPACE": "sagecost",
+        # the handlers' logs and EMF metrics would drown the summary; rejections go to rejected.jsonl
+        "POWERTOOLS_METRICS_DISABLED": "true",
+        "POWERTOOLS_LOG_LEVEL": log_level,
+        "POWERTOOLS_TRACE_DISABLED": "true",
+    }
+    saved = {k: os.environ.get(k) for k in [*environment, "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]}
+    os.environ.update(environment)
+    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        os.environ.setdefault(key, "simulated")
+    try:
+        yield
+    finally:
+        clock.use_wall_clock()
+        settings.reset()
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def _read_line(number: int, text: str) -> tuple[dict[str, Any], datetime] | Rejection:
+    try:
+        raw = json.loads(text)
+        if not isinstance(raw, dict):
+            raise ValueError(f"a line must hold one JSON object, not {type(raw).__name__}")
+        return raw, _event_time(raw)
+    except (ValueError, ValidationError) as error:
+        return Rejection(number, f"unreadable line: {str(error).splitlines()[0]}", text)
+
+
+def _replay(
+    simulator: Simulator,
+    fake: FakeSageMaker,
+    lines: Iterable[str],
+    result: SimulationResult,
+    progress: Progress | None,
+) -> None:
+    last_time: datetime | None = None
+    line_of: dict[str, int] = {}
+    for number, line in enumerate(lines, start=1):
+        result.lines = number
+        if progress:
+            progress(number)
+        text = line.strip()
+        if not text:
+            continue
+        read = _read_line(number, text)
+        if isinstance(read, Rejection):
+            result.rejected.append(read)
+            continue
+        raw, moment = read
+        line_of.setdefault(text, number)
+        simulator.advance_to(moment)
+        last_time = max(last_time or moment, moment)
+        fake.observe(raw)
+        routed = simulator.route(raw, text)
+        if routed is None:
+            kind = f"{raw.get('source')}: {raw.get('detail-type')}"
+            result.unrouted[kind] = result.unrouted.get(kind, 0) + 1
+        elif isinstance(routed, str):
+            result.rejected.append(Rejection(number, routed, text))
+        else:
+            result.delivered += 1
+            for queue_id in routed:
+                result.rejected += [
+                    Rejection(number, error, body) for body, error in simulator.drain(queue_id)
+                ]
+    if last_time is not None:
+        simulator.advance_to(last_time)
+    result.rejected += [
+        Rejection(line_of.get(r["raw"], 0), f"rejected by the recorder: {r['reason']}", r["raw"])
+        for r in simulator.ledger.rejected()
+    ]
+    result.rejected.sort(key=lambda r: r.line)
 
 
 def simulate(
@@ -235,76 +321,13 @@ def simulate(
     fake = FakeSageMaker()
     prices = PriceBook(catalog)
     config = config or SagecostConfig()
-    environment = {
-        "LEDGER_TABLE_NAME": TABLE_NAME,
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "POWERTOOLS_SERVICE_NAME": "sagecost-simulator",
-        "POWERTOOLS_METRICS_NAMESPACE": "sagecost",
-        # the handlers' logs and EMF metrics would drown the summary; rejections go to rejected.jsonl
-        "POWERTOOLS_METRICS_DISABLED": "true",
-        "POWERTOOLS_LOG_LEVEL": log_level,
-        "POWERTOOLS_TRACE_DISABLED": "true",
-    }
-    saved_env = {k: os.environ.get(k) for k in environment}
-    os.environ.update(environment)
-    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
-        os.environ.setdefault(key, "simulated")
-    try:
-        with mock_aws(), fast_dynamodb_transactions():
-            simulator = Simulator(template, lambda ledger: UsageMeter(ledger, fake, prices, config))
-            clock.use(lambda: simulator.now)
-            last_time: datetime | None = None
-            line_of: dict[str, int] = {}
-            for number, line in enumerate(lines, start=1):
-                result.lines = number
-                if progress:
-                    progress(number)
-                text = line.strip()
-                if not text:
-                    continue
-                try:
-                    raw = json.loads(text)
-                    if not isinstance(raw, dict):
-                        raise ValueError(f"a line must hold one JSON object, not {type(raw).__name__}")
-                    moment = _event_time(raw)
-                except (ValueError, ValidationError) as error:
-                    reason = str(error).splitlines()[0]
-                    result.rejected.append(Rejection(number, f"unreadable line: {reason}", text))
-                    continue
-                line_of.setdefault(text, number)
-                simulator.advance_to(moment)
-                last_time = max(last_time or moment, moment)
-                fake.observe(raw)
-                routed = simulator.route(raw, text)
-                if routed is None:
-                    kind = f"{raw.get('source')}: {raw.get('detail-type')}"
-                    result.unrouted[kind] = result.unrouted.get(kind, 0) + 1
-                    continue
-                if isinstance(routed, str):
-                    result.rejected.append(Rejection(number, routed, text))
-                    continue
-                result.delivered += 1
-                for queue_id in routed:
-                    for body, error in simulator.drain(queue_id):
-                        result.rejected.append(Rejection(number, error, body))
-            if last_time is not None:
-                simulator.advance_to(last_time)
-            result.sweeps = simulator.sweeps
-            result.rejected += [
-                Rejection(line_of.get(r["raw"], 0), f"rejected by the recorder: {r['reason']}", r["raw"])
-                for r in simulator.ledger.rejected()
-            ]
-            result.sagemaker_reads = dict(sorted(fake.calls.items()))
-            result.rejected.sort(key=lambda r: r.line)
-            result.summary = write_outputs(
-                simulator.ledger, out, [r.as_json() for r in result.rejected], result.unrouted
-            )
-    finally:
-        clock.use_wall_clock()
-        settings.reset()
-        for key, value in saved_env.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+    with _lambda_environment(log_level), mock_aws(), fast_dynamodb_transactions():
+        simulator = Simulator(template, lambda ledger: UsageMeter(ledger, fake, prices, config))
+        clock.use(lambda: simulator.now)
+        _replay(simulator, fake, lines, result, progress)
+        result.sweeps = simulator.sweeps
+        result.sagemaker_reads = dict(sorted(fake.calls.items()))
+        result.summary = write_outputs(
+            simulator.ledger, out, [r.as_json() for r in result.rejected], result.unrouted
+        )
     return result

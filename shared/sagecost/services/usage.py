@@ -36,7 +36,13 @@ from sagecost.models.events import (
 )
 from sagecost.models.ledger import ResourceKind, UsageRecord
 from sagecost.models.prices import Component
-from sagecost.models.state import EndpointConfigSnapshot, ResourceRefModel, ResourceTimeline, Transition
+from sagecost.models.state import (
+    BillingLine,
+    EndpointConfigSnapshot,
+    ResourceRefModel,
+    ResourceTimeline,
+    Transition,
+)
 
 CONCURRENCY_ATTEMPTS = 4
 
@@ -94,8 +100,8 @@ class UsageMeter:
         if isinstance(event, EndpointConfigEvent):
             return self._endpoint_config(event)
         if isinstance(event, EndpointEvent):
-            return self._with_retries(lambda: self._endpoint(event))
-        return self._with_retries(lambda: self._notebook(event))
+            return self._with_retries(lambda _: self._endpoint(event))
+        return self._with_retries(lambda _: self._notebook(event))
 
     def _write_job(self, run: JobRun, tags: dict[str, str] | None) -> MeteringResult:
         records = meter_job(run, self.prices, snapshot(tags, self.config.tag_keys))
@@ -118,6 +124,7 @@ class UsageMeter:
             fallback_region=event.region,
         )
         from_event = job.resource_config.model_dump(by_alias=True) if job.resource_config else {}
+        billable: int | None
         if job.billable_time_in_seconds is not None:
             billable, trained = job.billable_time_in_seconds, job.training_time_in_seconds
             start, end, instances = job.training_start_time, job.training_end_time, instance_lines(from_event)
@@ -131,8 +138,8 @@ class UsageMeter:
         end = end or job.last_modified_time or event.time
         notes: tuple[str, ...] = ()
         if billable is None:
-            billable = int(seconds_between(start, end))
             notes = ("no BillableTimeInSeconds: billed the wall time from start to end",)
+        billed_seconds = billable if billable is not None else int(seconds_between(start, end))
         if not instances:
             return MeteringResult(Outcome.NOTHING_TO_METER, "the job names no instance type")
         run = JobRun(
@@ -141,10 +148,10 @@ class UsageMeter:
             start=start,
             end=max(start, end),
             instances=instances,
-            billable_seconds=Decimal(billable),
+            billable_seconds=Decimal(billed_seconds),
             volume_gb=job.resource_config.volume_size_in_gb if job.resource_config else None,
             event_id=event.id,
-            notes=notes + spot_note(billable, trained),
+            notes=notes + spot_note(billed_seconds, trained),
         )
         return self._write_job(run, job.tags)
 
@@ -199,13 +206,14 @@ class UsageMeter:
         self.ledger.put_endpoint_config(config_snapshot(detail.model_dump(by_alias=True)))
         return MeteringResult(Outcome.CACHED, f"instance types of {detail.endpoint_config_name}")
 
-    def _with_retries(self, attempt: Callable[[], MeteringResult]) -> MeteringResult:
-        for _ in range(CONCURRENCY_ATTEMPTS - 1):
+    def _with_retries(self, attempt: Callable[[bool], MeteringResult]) -> MeteringResult:
+        """Run `attempt(reload)`; after another writer got there first, again with `reload=True`."""
+        for tries in range(CONCURRENCY_ATTEMPTS - 1):
             try:
-                return attempt()
+                return attempt(tries > 0)
             except ConcurrentUpdate:
                 continue
-        return attempt()
+        return attempt(True)
 
     def _endpoint(self, event: EndpointEvent) -> MeteringResult:
         detail = event.detail
@@ -349,20 +357,26 @@ class UsageMeter:
                 report,
             )
         for gone in open_timelines.values():
-            # Billing in the ledger, absent from SageMaker: its end event never came.
-            transition = Transition(
-                at=now, status="GONE", lines=(), event_id=f"sweep@{now.isoformat()}", source="sweep"
-            )
-            report.add(
-                self._with_retries(lambda g=gone, t=transition: self._advance(g, [t], now, None)), "closed"
-            )
+            report.add(self._close_vanished(gone, now), "closed")
         return report
+
+    def _close_vanished(self, timeline: ResourceTimeline, now: datetime) -> MeteringResult:
+        """Billing in the ledger, gone from SageMaker: its end event never came; it ends now at the latest."""
+        gone = Transition(
+            at=now, status="GONE", lines=(), event_id=f"sweep@{now.isoformat()}", source="sweep"
+        )
+
+        def attempt(reload: bool) -> MeteringResult:
+            latest = self.ledger.load_timeline(timeline.resource.arn)[0] if reload else timeline
+            return self._advance(latest or timeline, [gone], now, None)
+
+        return self._with_retries(attempt)
 
     def _sweep_endpoint(
         self, listed: EndpointSummary, timeline: ResourceTimeline | None, now: datetime, report: SweepReport
     ) -> None:
-        def attempt() -> MeteringResult:
-            current = timeline
+        def attempt(reload: bool) -> MeteringResult:
+            current = None if reload else timeline
             described = (
                 self.sagemaker.endpoint(listed.name) if listed.status in ENDPOINT_BILLING_STATUSES else None
             )
@@ -415,8 +429,8 @@ class UsageMeter:
         ):
             return
 
-        def attempt() -> MeteringResult:
-            current = timeline
+        def attempt(reload: bool) -> MeteringResult:
+            current = None if reload else timeline
             if current is None:
                 current, _ = self.ledger.load_timeline(arn)
             if current is None:
@@ -460,7 +474,11 @@ class SweepReport:
 
 
 def _observed(
-    timeline: ResourceTimeline, status: str, lines: tuple[object, ...], last_modified: datetime, now: datetime
+    timeline: ResourceTimeline,
+    status: str,
+    lines: tuple[BillingLine, ...],
+    last_modified: datetime,
+    now: datetime,
 ) -> list[Transition]:
     """A transition for what the sweep saw, when it differs from what the ledger knows."""
     current = timeline.current
@@ -473,7 +491,7 @@ def _observed(
             at=at,
             status=status,
             lines=lines,
-            event_id=f"sweep@{now.isoformat()}",  # type: ignore[arg-type]
+            event_id=f"sweep@{now.isoformat()}",
             source="sweep",
         )
     ]

@@ -1,0 +1,76 @@
+# sagecost: every command creates what it needs (virtualenvs under .venv and .venv-tools) on first use.
+SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -c
+# pip on these machines warns about every missing local index folder: keep the real errors only
+QUIET_PIP := 2>&1 | { grep -v "^WARNING: Location .* is ignored" || true; }
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV ?= .venv
+TOOLS ?= .venv-tools
+BIN := $(VENV)/bin
+DEMO_OUT ?= out/demo
+# Lambda runs python3.12: `sam build` needs that interpreter on PATH (pyenv's, if there is one).
+PY312_BIN := $(shell for p in "$$(command -v python3.12 2>/dev/null)" "$$(pyenv prefix 3.12 2>/dev/null)/bin/python3.12" "$$(pyenv prefix 3.12.1 2>/dev/null)/bin/python3.12"; do [ -x "$$p" ] && "$$p" -c 'import sys' 2>/dev/null && { dirname "$$p"; break; }; done)
+
+.PHONY: help demo test lint format typecheck template pytest unit integration e2e build bench clean
+
+help: ## list the targets
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(VENV)/.ready: requirements/dev.txt shared/requirements.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check --upgrade pip $(QUIET_PIP)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements/dev.txt $(QUIET_PIP)
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e . $(QUIET_PIP)
+	touch $@
+
+$(TOOLS)/.ready: requirements/tools.txt
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check -r requirements/tools.txt $(QUIET_PIP)
+	touch $@
+
+demo: $(VENV)/.ready ## simulate a month of several teams' SageMaker use through the real handlers on moto
+	$(BIN)/sagecost demo --out $(DEMO_OUT)
+
+test: lint typecheck template pytest build ## everything CI runs: ruff, mypy --strict, cfn-lint, sam validate, pytest, sam build
+
+lint: $(VENV)/.ready ## ruff lint and format check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(VENV)/.ready ## apply ruff's formatting and fixes
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+typecheck: $(VENV)/.ready ## mypy --strict over the package, the functions, the tests and the bench
+	$(BIN)/mypy
+
+template: $(TOOLS)/.ready ## cfn-lint and sam validate --lint (offline, no credentials)
+	$(TOOLS)/bin/cfn-lint template.yaml
+	AWS_REGION=us-east-1 $(TOOLS)/bin/sam validate --lint
+
+pytest: $(VENV)/.ready ## unit, integration and end-to-end tests (sockets disabled)
+	$(BIN)/python -m pytest
+
+unit: $(VENV)/.ready ## only the pure tests
+	$(BIN)/python -m pytest tests/unit
+
+integration: $(VENV)/.ready ## only the moto tests
+	$(BIN)/python -m pytest tests/integration tests/test_template.py
+
+e2e: $(VENV)/.ready ## only the whole-simulation tests
+	$(BIN)/python -m pytest tests/e2e
+
+build: $(TOOLS)/.ready ## sam build with python3.12 (skipped, and said so, where no 3.12 interpreter exists)
+	@if [ -n "$(PY312_BIN)" ]; then \
+		PATH="$(PY312_BIN):$$PATH" $(TOOLS)/bin/sam build --build-dir .aws-sam/build; \
+	else \
+		echo "sam build skipped: no python3.12 interpreter on this machine (the Lambda runtime is python3.12)"; \
+	fi
+
+bench: $(VENV)/.ready ## requests per event and per sweep, throughput, import time, peak memory
+	PYTHONPATH=shared:functions $(BIN)/python -m bench
+
+clean: ## remove virtualenvs, build output and demo output
+	rm -rf $(VENV) $(TOOLS) .aws-sam out .pytest_cache .mypy_cache .ruff_cache .hypothesis
