@@ -1,0 +1,163 @@
+"""The Lambda handlers as AWS calls them: SQS batches for the recorder, a schedule for the sweeper, on moto."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import boto3
+import pytest
+from usage_recorder.handler import lambda_handler as record_batch
+from usage_sweeper.handler import lambda_handler as sweep
+
+from sagecost import clock, settings
+from sagecost.adapters.ledger import DynamoLedger
+from sagecost.adapters.sagemaker import Boto3SageMaker
+from sagecost.domain.pricing import PriceBook
+from sagecost.local import events
+from sagecost.models.config import SagecostConfig
+from sagecost.models.prices import Component
+from sagecost.services.usage import UsageMeter
+
+T0 = datetime(2026, 11, 10, 9, 0, tzinfo=UTC)
+TAGS = {"Project": "fraud", "Team": "risk", "CostCenter": "cc-100"}
+
+
+def sqs_event(*bodies: str) -> dict[str, Any]:
+    return {
+        "Records": [
+            {
+                "messageId": f"m-{index}",
+                "receiptHandle": f"r-{index}",
+                "body": body,
+                "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "1795000000000"},
+                "messageAttributes": {},
+                "md5OfBody": "",
+                "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:UsageQueue",
+                "awsRegion": "us-east-1",
+            }
+            for index, body in enumerate(bodies)
+        ]
+    }
+
+
+@pytest.fixture
+def meter(ledger: DynamoLedger, prices: PriceBook) -> Iterator[UsageMeter]:
+    """The handlers' meter, with the test catalog: everything else is what a deployed function builds."""
+    installed = UsageMeter(ledger, Boto3SageMaker(boto3.client("sagemaker")), prices, SagecostConfig())
+    settings.install(installed)
+    yield installed
+    clock.use_wall_clock()
+
+
+def test_a_batch_with_malformed_messages_meters_the_good_ones_and_keeps_the_bad_ones_with_a_reason(
+    meter: UsageMeter, ledger: DynamoLedger, lambda_context: Any
+) -> None:
+    good = events.transform_job(
+        "score", "Completed", at=T0 + timedelta(hours=1), instance_type="ml.m5.xlarge", instance_count=2,
+        start=T0, end=T0 + timedelta(hours=1), tags=TAGS, tag_format="list",
+    )
+    wrong_kind = {**good, "detail-type": "SageMaker Model State Change"}
+    missing_field = {**good, "detail": {k: v for k, v in good["detail"].items() if k != "TransformJobArn"}}
+    clock.use(lambda: T0 + timedelta(hours=2))
+
+    response = record_batch(
+        sqs_event(json.dumps(good), "{not json", json.dumps(wrong_kind), json.dumps(missing_field)), lambda_context
+    )
+
+    assert response["batchItemFailures"] == []  # rejected, acknowledged, never retried
+    (record,) = list(ledger.records("2026-11"))
+    assert (record.quantity, record.tags.project) == (Decimal(2), "fraud")
+    reasons = [r["reason"] for r in ledger.rejected()]
+    assert len(reasons) == 3
+    assert any(reason.startswith("not JSON") for reason in reasons)
+    assert any("SageMaker Model State Change" in reason for reason in reasons)
+    assert any("TransformJobArn" in reason and "Field required" in reason for reason in reasons)
+    assert all(r["source"] == "usage_recorder" for r in ledger.rejected())
+
+
+def test_a_failing_aws_call_fails_its_message_alone_so_sqs_retries_it(
+    meter: UsageMeter, ledger: DynamoLedger, lambda_context: Any
+) -> None:
+    # Given a terminal training event whose DescribeTrainingJob fails (the job is unknown to SageMaker)
+    unknown = events.training_job(
+        "vanished", "Completed", at=T0 + timedelta(hours=1), instance_type="ml.m5.xlarge", start=T0,
+        end=T0 + timedelta(hours=1), tags=TAGS,
+    )
+    fine = events.training_job(
+        "fine", "Completed", at=T0 + timedelta(hours=1), instance_type="ml.m5.xlarge", start=T0,
+        end=T0 + timedelta(hours=1), tags=TAGS, billable_seconds=3600,
+    )
+    response = record_batch(sqs_event(json.dumps(unknown), json.dumps(fine)), lambda_context)
+
+    # Then only that message goes back to the queue (and, after five receives, to the DLQ)
+    assert response["batchItemFailures"] == [{"itemIdentifier": "m-0"}]
+    assert {r.resource_name for r in ledger.records("2026-11")} == {"fine"}
+    assert ledger.rejected() == []
+
+
+def create_endpoint(name: str, instance_type: str, count: int) -> None:
+    client = boto3.client("sagemaker")
+    client.create_model(
+        ModelName=f"{name}-model",
+        PrimaryContainer={"Image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/serve:latest"},
+        ExecutionRoleArn="arn:aws:iam::123456789012:role/SageMaker",
+    )
+    client.create_endpoint_config(
+        EndpointConfigName=f"{name}-cfg",
+        ProductionVariants=[{"VariantName": "AllTraffic", "ModelName": f"{name}-model",
+                             "InitialInstanceCount": count, "InstanceType": instance_type}],
+    )
+    client.create_endpoint(EndpointName=name, EndpointConfigName=f"{name}-cfg", Tags=[{"Key": "Project",
+                                                                                      "Value": "fraud"}])
+
+
+def test_the_sweep_opens_an_endpoint_no_event_announced_meters_it_hourly_and_closes_it_when_it_vanishes(
+    meter: UsageMeter, ledger: DynamoLedger, lambda_context: Any
+) -> None:
+    # Given an endpoint running in SageMaker whose events never reached sagecost
+    create_endpoint("orphan", "ml.c5.xlarge", 2)
+    created = boto3.client("sagemaker").describe_endpoint(EndpointName="orphan")["LastModifiedTime"]
+    first_sweep = created + timedelta(hours=1)
+
+    # When the hourly sweep runs three times, then once more after the endpoint is deleted
+    for hour in range(3):
+        clock.use(lambda hour=hour: first_sweep + timedelta(hours=hour))
+        sweep({"source": "aws.scheduler"}, lambda_context)
+    boto3.client("sagemaker").delete_endpoint(EndpointName="orphan")
+    clock.use(lambda: first_sweep + timedelta(hours=3))
+    sweep({"source": "aws.scheduler"}, lambda_context)
+
+    # Then it is metered from when SageMaker says it changed state until the sweep that found it gone
+    records = list(ledger.records())
+    hosting = sum(r.quantity for r in records if r.component is Component.HOSTING)
+    expected_hours = (first_sweep + timedelta(hours=3) - created).total_seconds() / 3600
+    assert float(hosting) == pytest.approx(2 * expected_hours, abs=1e-5)
+    assert all(r.instance_type == "ml.c5.xlarge" for r in records)
+    assert list(ledger.open_timelines()) == []
+
+
+def test_the_sweep_samples_instance_count_changes_from_autoscaling(
+    meter: UsageMeter, ledger: DynamoLedger, lambda_context: Any
+) -> None:
+    create_endpoint("scaled", "ml.m5.xlarge", 1)
+    client = boto3.client("sagemaker")
+    start = client.describe_endpoint(EndpointName="scaled")["LastModifiedTime"]
+    clock.use(lambda: start + timedelta(hours=1))
+    sweep({}, lambda_context)
+    client.update_endpoint_weights_and_capacities(
+        EndpointName="scaled", DesiredWeightsAndCapacities=[{"VariantName": "AllTraffic", "DesiredInstanceCount": 3}]
+    )
+    clock.use(lambda: start + timedelta(hours=2))
+    sweep({}, lambda_context)
+    clock.use(lambda: start + timedelta(hours=3))
+    sweep({}, lambda_context)
+
+    counts = sorted({r.instance_count for r in ledger.records() if r.component is Component.HOSTING})
+    assert counts == [1, 3]
+    hosting = sum(r.quantity for r in ledger.records() if r.component is Component.HOSTING)
+    assert hosting > 3  # more than one instance for the last hour(s): the change was picked up
