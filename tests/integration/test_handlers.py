@@ -1,4 +1,4 @@
-"""The Lambda handlers as AWS calls them: SQS batches for the recorder, a schedule for the sweeper, on moto."""
+"""The Lambda handlers as AWS calls them: SQS batches for the recorder, a schedule for the sweeper."""
 
 from __future__ import annotations
 
@@ -6,12 +6,10 @@ import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 import pytest
-from usage_recorder.handler import lambda_handler as record_batch
-from usage_sweeper.handler import lambda_handler as sweep
 
 from sagecost import clock, settings
 from sagecost.adapters.ledger import DynamoLedger
@@ -21,6 +19,11 @@ from sagecost.local import events
 from sagecost.models.config import SagecostConfig
 from sagecost.models.prices import Component
 from sagecost.services.usage import UsageMeter
+from usage_recorder.handler import lambda_handler as record_batch
+from usage_sweeper.handler import lambda_handler as sweep
+
+if TYPE_CHECKING:
+    from mypy_boto3_sagemaker.type_defs import ProductionVariantTypeDef
 
 T0 = datetime(2026, 11, 10, 9, 0, tzinfo=UTC)
 TAGS = {"Project": "fraud", "Team": "risk", "CostCenter": "cc-100"}
@@ -58,15 +61,23 @@ def test_a_batch_with_malformed_messages_meters_the_good_ones_and_keeps_the_bad_
     meter: UsageMeter, ledger: DynamoLedger, lambda_context: Any
 ) -> None:
     good = events.transform_job(
-        "score", "Completed", at=T0 + timedelta(hours=1), instance_type="ml.m5.xlarge", instance_count=2,
-        start=T0, end=T0 + timedelta(hours=1), tags=TAGS, tag_format="list",
+        "score",
+        "Completed",
+        at=T0 + timedelta(hours=1),
+        instance_type="ml.m5.xlarge",
+        instance_count=2,
+        start=T0,
+        end=T0 + timedelta(hours=1),
+        tags=TAGS,
+        tag_format="list",
     )
     wrong_kind = {**good, "detail-type": "SageMaker Model State Change"}
     missing_field = {**good, "detail": {k: v for k, v in good["detail"].items() if k != "TransformJobArn"}}
     clock.use(lambda: T0 + timedelta(hours=2))
 
     response = record_batch(
-        sqs_event(json.dumps(good), "{not json", json.dumps(wrong_kind), json.dumps(missing_field)), lambda_context
+        sqs_event(json.dumps(good), "{not json", json.dumps(wrong_kind), json.dumps(missing_field)),
+        lambda_context,
     )
 
     assert response["batchItemFailures"] == []  # rejected, acknowledged, never retried
@@ -85,12 +96,23 @@ def test_a_failing_aws_call_fails_its_message_alone_so_sqs_retries_it(
 ) -> None:
     # Given a terminal training event whose DescribeTrainingJob fails (the job is unknown to SageMaker)
     unknown = events.training_job(
-        "vanished", "Completed", at=T0 + timedelta(hours=1), instance_type="ml.m5.xlarge", start=T0,
-        end=T0 + timedelta(hours=1), tags=TAGS,
+        "vanished",
+        "Completed",
+        at=T0 + timedelta(hours=1),
+        instance_type="ml.m5.xlarge",
+        start=T0,
+        end=T0 + timedelta(hours=1),
+        tags=TAGS,
     )
     fine = events.training_job(
-        "fine", "Completed", at=T0 + timedelta(hours=1), instance_type="ml.m5.xlarge", start=T0,
-        end=T0 + timedelta(hours=1), tags=TAGS, billable_seconds=3600,
+        "fine",
+        "Completed",
+        at=T0 + timedelta(hours=1),
+        instance_type="ml.m5.xlarge",
+        start=T0,
+        end=T0 + timedelta(hours=1),
+        tags=TAGS,
+        billable_seconds=3600,
     )
     response = record_batch(sqs_event(json.dumps(unknown), json.dumps(fine)), lambda_context)
 
@@ -107,13 +129,16 @@ def create_endpoint(name: str, instance_type: str, count: int) -> None:
         PrimaryContainer={"Image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/serve:latest"},
         ExecutionRoleArn="arn:aws:iam::123456789012:role/SageMaker",
     )
-    client.create_endpoint_config(
-        EndpointConfigName=f"{name}-cfg",
-        ProductionVariants=[{"VariantName": "AllTraffic", "ModelName": f"{name}-model",
-                             "InitialInstanceCount": count, "InstanceType": instance_type}],
+    variant: ProductionVariantTypeDef = {
+        "VariantName": "AllTraffic",
+        "ModelName": f"{name}-model",
+        "InitialInstanceCount": count,
+        "InstanceType": instance_type,  # type: ignore[typeddict-item]
+    }
+    client.create_endpoint_config(EndpointConfigName=f"{name}-cfg", ProductionVariants=[variant])
+    client.create_endpoint(
+        EndpointName=name, EndpointConfigName=f"{name}-cfg", Tags=[{"Key": "Project", "Value": "fraud"}]
     )
-    client.create_endpoint(EndpointName=name, EndpointConfigName=f"{name}-cfg", Tags=[{"Key": "Project",
-                                                                                      "Value": "fraud"}])
 
 
 def test_the_sweep_opens_an_endpoint_no_event_announced_meters_it_hourly_and_closes_it_when_it_vanishes(
@@ -126,7 +151,8 @@ def test_the_sweep_opens_an_endpoint_no_event_announced_meters_it_hourly_and_clo
 
     # When the hourly sweep runs three times, then once more after the endpoint is deleted
     for hour in range(3):
-        clock.use(lambda hour=hour: first_sweep + timedelta(hours=hour))
+        sweep_time = first_sweep + timedelta(hours=hour)
+        clock.use(lambda at=sweep_time: at)  # type: ignore[misc]
         sweep({"source": "aws.scheduler"}, lambda_context)
     boto3.client("sagemaker").delete_endpoint(EndpointName="orphan")
     clock.use(lambda: first_sweep + timedelta(hours=3))
@@ -150,7 +176,8 @@ def test_the_sweep_samples_instance_count_changes_from_autoscaling(
     clock.use(lambda: start + timedelta(hours=1))
     sweep({}, lambda_context)
     client.update_endpoint_weights_and_capacities(
-        EndpointName="scaled", DesiredWeightsAndCapacities=[{"VariantName": "AllTraffic", "DesiredInstanceCount": 3}]
+        EndpointName="scaled",
+        DesiredWeightsAndCapacities=[{"VariantName": "AllTraffic", "DesiredInstanceCount": 3}],
     )
     clock.use(lambda: start + timedelta(hours=2))
     sweep({}, lambda_context)

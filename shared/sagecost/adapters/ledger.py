@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
-from sagecost.domain.aggregates import AggregateDelta
+from sagecost.domain.aggregates import AggregateDelta, merge_deltas
 from sagecost.domain.timeline import TimelineChange
 from sagecost.models.ledger import Dimension, UsageRecord
 from sagecost.models.state import EndpointConfigSnapshot, ResourceTimeline
@@ -216,28 +216,45 @@ class DynamoLedger:
             put["ExpressionAttributeValues"] = _item({":expected": expected_version})
         return put
 
-    def commit(
-        self, change: TimelineChange, expected_version: int, *, config: EndpointConfigSnapshot | None = None
+    def batch_actions(
+        self, changes: Sequence[tuple[TimelineChange, int, EndpointConfigSnapshot | None]]
+    ) -> list[dict[str, Any]]:
+        """The transaction items of timeline changes (one aggregate update per key, however many changes)."""
+        actions: list[dict[str, Any]] = []
+        for change, expected_version, config in changes:
+            timeline = change.timeline
+            actions.append({"Put": self._timeline_put(timeline, expected_version)})
+            actions += [{"Put": {"TableName": self.table, "Item": record_item(r)}} for r in change.upserts]
+            actions += [
+                {"Delete": {"TableName": self.table, "Key": record_key(rid, timeline.resource.arn)}}
+                for rid in change.delete_ids
+            ]
+            if config is not None:
+                actions.append({"Put": {"TableName": self.table, "Item": self._config_item(config)}})
+        merged = merge_deltas(delta for change, _, _ in changes for delta in change.aggregate_deltas)
+        actions += [{"Update": aggregate_update(self.table, d)} for d in merged]
+        return actions
+
+    def commit_many(
+        self, changes: Sequence[tuple[TimelineChange, int, EndpointConfigSnapshot | None]]
     ) -> None:
-        """Write a timeline change: its records, deletions, aggregate deltas and the new timeline."""
-        timeline = change.timeline
-        actions: list[dict[str, Any]] = [{"Put": self._timeline_put(timeline, expected_version)}]
-        actions += [{"Put": {"TableName": self.table, "Item": record_item(r)}} for r in change.upserts]
-        actions += [
-            {"Delete": {"TableName": self.table, "Key": record_key(rid, timeline.resource.arn)}}
-            for rid in change.delete_ids
-        ]
-        actions += [{"Update": aggregate_update(self.table, d)} for d in change.aggregate_deltas]
-        if config is not None:
-            actions.append({"Put": {"TableName": self.table, "Item": self._config_item(config)}})
+        """Write timeline changes in one transaction: all of them, or (ConcurrentUpdate) none."""
+        actions = self.batch_actions(changes)
         if len(actions) > TRANSACTION_LIMIT:
             raise ValueError(f"{len(actions)} writes do not fit one transaction; meter in smaller steps")
         try:
             self.client.transact_write_items(TransactItems=actions)  # type: ignore[arg-type]
         except self.client.exceptions.TransactionCanceledException as error:
             if _is_condition_failure(error):
-                raise ConcurrentUpdate(timeline.resource.arn) from error
+                arns = ", ".join(change.timeline.resource.arn for change, _, _ in changes)
+                raise ConcurrentUpdate(arns) from error
             raise
+
+    def commit(
+        self, change: TimelineChange, expected_version: int, *, config: EndpointConfigSnapshot | None = None
+    ) -> None:
+        """Write a timeline change: its records, deletions, aggregate deltas and the new timeline."""
+        self.commit_many([(change, expected_version, config)])
 
     def open_timelines(self) -> Iterator[ResourceTimeline]:
         """Every timeline that still bills, from the sparse `open_resources` index."""

@@ -98,7 +98,19 @@ def aggregate_deltas(
             tags=record.tags,
             sign=1,
         )
+    return merge_deltas(deltas.values())
+
+
+def merge_deltas(deltas: Iterable[AggregateDelta]) -> list[AggregateDelta]:
+    """Deltas of several changes summed per aggregate item (a transaction may touch an item once)."""
+    merged: dict[AggregateKey, AggregateDelta] = {}
+    for delta in deltas:
+        total = merged.setdefault(delta.key, AggregateDelta(delta.key))
+        total.cost += delta.cost
+        total.records += delta.records
+        total.unpriced_records += delta.unpriced_records
+        total.unpriced_instance_hours += delta.unpriced_instance_hours
     return sorted(
-        (delta for delta in deltas.values() if not delta.is_zero),
+        (delta for delta in merged.values() if not delta.is_zero),
         key=lambda d: (d.key.month, d.key.dimension, d.key.value),
     )

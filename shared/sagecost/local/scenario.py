@@ -48,7 +48,7 @@ PROJECTS = (
     Project("forecasting", "supply", "cc-3003", "erin"),
 )
 PLATFORM = Project("ml-platform", "platform", "cc-9000", "platform-team")
-TRAINING_TYPES = ("ml.m5.xlarge", "ml.c5.2xlarge", "ml.g4dn.xlarge", "ml.g5.xlarge", "ml.g5.2xlarge")
+TRAINING_TYPES = ("ml.m5.large", "ml.m5.xlarge", "ml.m5.4xlarge", "ml.g4dn.xlarge", "ml.g5.xlarge")
 
 
 def _jitter(rng: random.Random, minutes: int) -> timedelta:
@@ -121,16 +121,18 @@ def _processing(rng: random.Random, project: Project, index: int, start: datetim
 def _transform(rng: random.Random, project: Project, index: int, start: datetime) -> list[dict[str, Any]]:
     name = f"{project.name}-batch-{index:03d}"
     end = start + timedelta(minutes=rng.randint(10, 120))
+    # batch scoring runs next to the data, in us-west-2
     return [
         events.transform_job(
             name,
             "Completed",
             at=end,
-            instance_type="ml.c5.xlarge",
+            instance_type="ml.m5.xlarge",
             instance_count=2,
             start=start,
             end=end,
             tags=project.tags(),
+            region="us-west-2",
         )
     ]
 
@@ -343,12 +345,12 @@ def demo_events(seed: int = 7) -> list[dict[str, Any]]:
             "forecasting-hetero-001",
             "Completed",
             at=start + timedelta(hours=2),
-            instance_type="ml.g5.2xlarge",
+            instance_type="ml.g5.xlarge",
             start=start,
             end=start + timedelta(hours=2),
             tags=PROJECTS[4].tags(),
             billable_seconds=7200,
-            instance_groups=[("gpu", "ml.g5.2xlarge", 2), ("cpu", "ml.c5.2xlarge", 2)],
+            instance_groups=[("gpu", "ml.g5.xlarge", 2), ("cpu", "ml.m5.xlarge", 2)],
         )
     )
     start = MONTH_START + timedelta(days=16, hours=10)

@@ -312,8 +312,15 @@ class UsageMeter:
         incoming: Sequence[Transition],
         until: datetime,
         config_to_cache: EndpointConfigSnapshot | None,
+        *,
+        batch: WriteBatch | None = None,
+        retry: Callable[[], MeteringResult] | None = None,
     ) -> MeteringResult:
-        """Meter the timeline up to `until` in as many transactions as it takes (one, nearly always)."""
+        """Meter the timeline up to `until` in as many transactions as it takes (one, nearly always).
+
+        With a `batch` (the sweep), a one-step change joins the batch's next transaction instead, and
+        `retry` redoes it alone should that transaction lose a race with another writer.
+        """
         tags = snapshot(timeline.tags, self.config.tag_keys)
         result = MeteringResult(Outcome.DUPLICATE, "no change")
         remaining = list(incoming)
@@ -326,6 +333,10 @@ class UsageMeter:
             result.too_late += len(change.too_late)
             if _unchanged(timeline, change.timeline):
                 return result  # a duplicate delivery: nothing to write
+            if batch is not None and retry is not None and step >= until:
+                batch.add(PendingWrite(change, timeline.version, config_to_cache, retry))
+                _collect(result, change)
+                return result
             self.ledger.commit(change, timeline.version, config=config_to_cache)
             config_to_cache = None
             _collect(result, change)
@@ -338,12 +349,13 @@ class UsageMeter:
     def sweep(self, now: datetime) -> SweepReport:
         """Meter everything that runs on up to `now`; open what no event announced, close what vanished."""
         report = SweepReport()
+        batch = WriteBatch(self.ledger, report)
         open_timelines = {t.resource.arn: t for t in self.ledger.open_timelines()}
         for endpoint in self.sagemaker.endpoints():
             timeline = open_timelines.pop(endpoint.arn, None)
             if endpoint.status not in ENDPOINT_BILLING_STATUSES and timeline is None:
                 continue
-            self._sweep_endpoint(endpoint, timeline, now, report)
+            self._sweep_endpoint(endpoint, timeline, now, report, batch)
         for notebook in self.sagemaker.notebooks():
             timeline = open_timelines.pop(notebook.arn, None)
             self._sweep_notebook(
@@ -355,27 +367,47 @@ class UsageMeter:
                 timeline,
                 now,
                 report,
+                batch,
             )
         for gone in open_timelines.values():
-            report.add(self._close_vanished(gone, now), "closed")
+            report.add(self._close_vanished(gone, now, batch), closed=True)
+        batch.flush()
         return report
 
-    def _close_vanished(self, timeline: ResourceTimeline, now: datetime) -> MeteringResult:
+    def _batched(
+        self, attempt: Callable[[bool, WriteBatch | None], MeteringResult], batch: WriteBatch
+    ) -> MeteringResult:
+        """Plan a resource's sweep into the batch; alone, reloading first, if the batch loses a race."""
+        return attempt(False, batch)
+
+    def _alone(
+        self, attempt: Callable[[bool, WriteBatch | None], MeteringResult]
+    ) -> Callable[[], MeteringResult]:
+        return lambda: self._with_retries(lambda _: attempt(True, None))
+
+    def _close_vanished(self, timeline: ResourceTimeline, now: datetime, batch: WriteBatch) -> MeteringResult:
         """Billing in the ledger, gone from SageMaker: its end event never came; it ends now at the latest."""
         gone = Transition(
             at=now, status="GONE", lines=(), event_id=f"sweep@{now.isoformat()}", source="sweep"
         )
 
-        def attempt(reload: bool) -> MeteringResult:
+        def attempt(reload: bool, into: WriteBatch | None) -> MeteringResult:
             latest = self.ledger.load_timeline(timeline.resource.arn)[0] if reload else timeline
-            return self._advance(latest or timeline, [gone], now, None)
+            return self._advance(
+                latest or timeline, [gone], now, None, batch=into, retry=self._alone(attempt)
+            )
 
-        return self._with_retries(attempt)
+        return self._batched(attempt, batch)
 
     def _sweep_endpoint(
-        self, listed: EndpointSummary, timeline: ResourceTimeline | None, now: datetime, report: SweepReport
+        self,
+        listed: EndpointSummary,
+        timeline: ResourceTimeline | None,
+        now: datetime,
+        report: SweepReport,
+        batch: WriteBatch,
     ) -> None:
-        def attempt(reload: bool) -> MeteringResult:
+        def attempt(reload: bool, into: WriteBatch | None) -> MeteringResult:
             current = None if reload else timeline
             described = (
                 self.sagemaker.endpoint(listed.name) if listed.status in ENDPOINT_BILLING_STATUSES else None
@@ -403,9 +435,9 @@ class UsageMeter:
             lines = endpoint_lines(endpoint.status, counts, config)
             incoming = _observed(current, endpoint.status, lines, endpoint.last_modified, now)
             current = current.model_copy(update={"endpoint_config": config or current.endpoint_config})
-            return self._advance(current, incoming, now, to_cache)
+            return self._advance(current, incoming, now, to_cache, batch=into, retry=self._alone(attempt))
 
-        report.add(self._with_retries(attempt), "endpoint")
+        report.add(self._batched(attempt, batch))
 
     def _sweep_notebook(
         self,
@@ -417,6 +449,7 @@ class UsageMeter:
         timeline: ResourceTimeline | None,
         now: datetime,
         report: SweepReport,
+        batch: WriteBatch,
     ) -> None:
         lines_without_volume = notebook_lines(status, instance_type, None)
         if timeline is None and not lines_without_volume:
@@ -429,7 +462,7 @@ class UsageMeter:
         ):
             return
 
-        def attempt(reload: bool) -> MeteringResult:
+        def attempt(reload: bool, into: WriteBatch | None) -> MeteringResult:
             current = None if reload else timeline
             if current is None:
                 current, _ = self.ledger.load_timeline(arn)
@@ -448,29 +481,70 @@ class UsageMeter:
             lines = notebook_lines(status, kind_type, volume)
             incoming = _observed(current, status, lines, last_modified, now)
             current = current.model_copy(update={"instance_type": kind_type, "volume_gb": volume})
-            return self._advance(current, incoming, now, None)
+            return self._advance(current, incoming, now, None, batch=into, retry=self._alone(attempt))
 
-        report.add(self._with_retries(attempt), "notebook")
+        report.add(self._batched(attempt, batch))
 
 
 @dataclass
 class SweepReport:
     resources: int = 0
     records: int = 0
-    opened_or_changed: int = 0
     closed: int = 0
+    transactions: int = 0
+    retried_alone: int = 0
     cost: Decimal = Decimal(0)
     unpriced: int = 0
 
-    def add(self, result: MeteringResult, kind: str) -> None:
+    def add(self, result: MeteringResult, *, closed: bool = False) -> None:
         self.resources += 1
         self.records += len(result.records)
         self.cost += result.cost
         self.unpriced += result.unpriced
-        if kind == "closed":
-            self.closed += 1
-        elif "sweep" in result.detail:
-            self.opened_or_changed += 1
+        self.closed += closed
+
+
+@dataclass
+class PendingWrite:
+    change: TimelineChange
+    expected_version: int
+    config: EndpointConfigSnapshot | None
+    retry: Callable[[], MeteringResult]
+
+
+class WriteBatch:
+    """Sweep writes of many resources packed into as few transactions as DynamoDB allows.
+
+    Each resource's timeline put stays conditional on its version, and the aggregate deltas of all
+    resources in a transaction are merged, so an hourly sweep of N running resources costs about
+    N / 30 transactions instead of N. If another writer changed one of the timelines first, the whole
+    transaction is cancelled and each of its resources is redone alone from a fresh read.
+    """
+
+    def __init__(self, ledger: DynamoLedger, report: SweepReport) -> None:
+        self.ledger = ledger
+        self.report = report
+        self.pending: list[PendingWrite] = []
+
+    def _items(self, pending: Sequence[PendingWrite]) -> int:
+        return len(self.ledger.batch_actions([(p.change, p.expected_version, p.config) for p in pending]))
+
+    def add(self, write: PendingWrite) -> None:
+        if self.pending and self._items([*self.pending, write]) > TRANSACTION_LIMIT:
+            self.flush()
+        self.pending.append(write)
+
+    def flush(self) -> None:
+        if not self.pending:
+            return
+        pending, self.pending = self.pending, []
+        try:
+            self.ledger.commit_many([(p.change, p.expected_version, p.config) for p in pending])
+            self.report.transactions += 1
+        except ConcurrentUpdate:
+            for write in pending:
+                write.retry()
+                self.report.retried_alone += 1
 
 
 def _observed(
