@@ -88,7 +88,7 @@ class RequestCounter:
         client.meta.events.register_first("before-call", self._on_call)
         client.meta.events.register("after-call", self._after_call)
 
-    def _on_send(self, event_name: str, **_: Any) -> None:
+    def _on_send(self, event_name: str, **kwargs: Any) -> None:
         _, service, operation = event_name.split(".", 2)
         self.counts[(service, operation)] += 1
 
@@ -242,8 +242,14 @@ def _training_job_in_moto(setup: SageMakerClient, name: str, count: int, start: 
     )
     job = get_backend("sagemaker")[ACCOUNT][REGION].training_jobs[name]
     billable = 2700 + 60 * count
-    job.training_start_time, job.training_end_time = start, start + timedelta(hours=1)
-    job.billable_time_in_seconds, job.training_time_in_seconds = billable, 3600
+    figures = {
+        "training_start_time": start,
+        "training_end_time": start + timedelta(hours=1),
+        "billable_time_in_seconds": billable,  # moto's FakeTrainingJob has no such attribute: its
+        "training_time_in_seconds": 3600,  # describe_training_job reports it when it is set
+    }
+    for attribute, value in figures.items():
+        setattr(job, attribute, value)
     return billable
 
 
@@ -408,7 +414,7 @@ def event_plan(setup: SageMakerClient, per_kind: int) -> list[Delivery]:
                 account=ACCOUNT,
             ),
         )
-        lifecycle = (
+        lifecycle: tuple[tuple[str, str, datetime, list[tuple[str | None, int]]], ...] = (
             (KIND_ORDER[7], "CREATING", start - timedelta(minutes=8), [("AllTraffic", count)]),
             (KIND_ORDER[8], "IN_SERVICE", start, [("AllTraffic", count)]),
             (KIND_ORDER[9], "UPDATING", start + timedelta(hours=3), [("AllTraffic", count + 1)]),
@@ -639,7 +645,7 @@ def measure_recorder_throughput(target_events: int, batch_size: int = 10) -> Thr
                 fake.observe(raw)
             event = sqs_batch(bodies[first : first + batch_size], first)
             started = time.perf_counter()
-            response = lambda_handler(event, context)  # type: ignore[arg-type]
+            response = lambda_handler(event, context)
             batch_seconds.append(time.perf_counter() - started)
             failures += len(response.get("batchItemFailures", []))
         settings.reset()
@@ -776,6 +782,9 @@ class ImportTime:
     cumulative_us: int
     children: list[tuple[str, int]]
     """The module's direct imports, heaviest first, by cumulative microseconds."""
+    packages: list[tuple[str, int]] = field(default_factory=list)
+    """Top-level packages anywhere under the module's import, heaviest first (a package imported by another
+    one counts in both: boto3 holds s3transfer)."""
 
 
 def parse_importtime(stderr: str, module: str) -> ImportTime:
@@ -787,13 +796,17 @@ def parse_importtime(stderr: str, module: str) -> ImportTime:
     package = module.split(".", 1)[0]
     cumulative = 0
     pending: list[tuple[str, int]] = []
+    pending_packages: list[tuple[str, int]] = []
     children: list[tuple[str, int]] = []
+    packages: list[tuple[str, int]] = []
     for line in stderr.splitlines():
         match = _IMPORTTIME.match(line)
         if not match:
             continue
         level = (len(match.group(3)) - 1) // 2
         name, total = match.group(4), int(match.group(2))
+        if level >= 1 and "." not in name and not name.startswith("_"):
+            pending_packages.append((name, total))
         if level == 1:
             pending.append((name, total))
         elif level == 0:
@@ -801,10 +814,11 @@ def parse_importtime(stderr: str, module: str) -> ImportTime:
                 cumulative += total
                 if name == module:
                     children = sorted(pending, key=lambda item: -item[1])
-            pending = []
+                    packages = sorted(pending_packages, key=lambda item: -item[1])
+            pending, pending_packages = [], []
     if cumulative == 0:
         raise ValueError(f"no import of {module} in the -X importtime output")
-    return ImportTime(cumulative, children)
+    return ImportTime(cumulative, children, packages)
 
 
 @dataclass
@@ -880,7 +894,7 @@ def run_measured(command: list[str]) -> ChildRun:
         process.returncode = os.waitstatus_to_exitcode(status)
         output.seek(0)
         lines = [line.rstrip() for line in output.read().splitlines() if line.strip()]
-    return ChildRun(command, seconds, _maxrss_mib(usage.ru_maxrss), process.returncode, lines[-3:])
+    return ChildRun(command, seconds, _maxrss_mib(usage.ru_maxrss), process.returncode, lines[-12:])
 
 
 def measure_demo(out: Path, quick_lines: int | None = None) -> ChildRun:

@@ -188,3 +188,27 @@ def test_the_sweep_samples_instance_count_changes_from_autoscaling(
     assert counts == [1, 3]
     hosting = sum(r.quantity for r in ledger.records() if r.component is Component.HOSTING)
     assert hosting > 3  # more than one instance for the last hour(s): the change was picked up
+
+
+def test_an_endpoint_whose_config_event_was_missed_is_metered_at_once_and_priced_by_the_next_sweep(
+    meter: UsageMeter, ledger: DynamoLedger, lambda_context: Any
+) -> None:
+    # Given an endpoint whose Endpoint Config event never reached sagecost
+    create_endpoint("missed", "ml.m5.xlarge", 2)
+    started = boto3.client("sagemaker").describe_endpoint(EndpointName="missed")["LastModifiedTime"]
+    in_service = events.endpoint(
+        "missed", "IN_SERVICE", at=started, config_name="missed-cfg", variants=[("AllTraffic", 2)],
+        tags=TAGS, account="123456789012",
+    )
+    # When its IN_SERVICE event is recorded (no extra read: the type is unknown, the usage kept)
+    clock.use(lambda: started + timedelta(minutes=30))
+    assert record_batch(sqs_event(json.dumps(in_service)), lambda_context)["batchItemFailures"] == []
+    # and the hourly sweep runs
+    clock.use(lambda: started + timedelta(hours=1))
+    sweep({}, lambda_context)
+
+    # Then the hour is metered once, at the config's instance type and price, nothing left unpriced
+    records = list(ledger.records())
+    assert {r.instance_type for r in records} == {"ml.m5.xlarge"}
+    assert sum(r.quantity for r in records) == Decimal(2)
+    assert ledger.month_total(records[0].month).unpriced_records == 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from sagecost.models.prices import ML_STORAGE_VOLUME, Component
-from sagecost.models.state import BillingLine, EndpointConfigSnapshot
+from sagecost.models.state import BillingLine, EndpointConfigSnapshot, Transition
 
 ENDPOINT_BILLING_STATUSES = frozenset(
     {"IN_SERVICE", "UPDATING", "SYSTEM_UPDATING", "ROLLING_BACK", "OUT_OF_SERVICE", "UPDATE_ROLLBACK_FAILED"}
@@ -35,18 +35,17 @@ def endpoint_lines(
     if status not in ENDPOINT_BILLING_STATUSES:
         return ()
     if config is None:
+        # Instances bill whether or not we know their type: keep them, unpriced, until the config is read.
+        reported = variant_counts or ((None, None),)  # an event without variants still has an instance
         return tuple(
             BillingLine(
                 line=f"variant/{name or index}",
                 component=Component.HOSTING,
                 instance_type=UNKNOWN_INSTANCE_TYPE,
-                count=count or 1,
+                count=1 if count is None else count,
             )
-            for index, (name, count) in enumerate(variant_counts)
-        ) or (
-            BillingLine(
-                line="variant/0", component=Component.HOSTING, instance_type=UNKNOWN_INSTANCE_TYPE, count=1
-            ),
+            for index, (name, count) in enumerate(reported)
+            if count != 0
         )
     by_name: Mapping[str | None, int | None] = dict(variant_counts)
     component = Component.ASYNC_INFERENCE if config.asynchronous else Component.HOSTING
@@ -80,6 +79,18 @@ def endpoint_lines(
                 )
             )
     return tuple(lines)
+
+
+def priced_with_config(
+    transitions: Sequence[Transition], config: EndpointConfigSnapshot
+) -> tuple[Transition, ...]:
+    """Transitions metered before the endpoint config was known, with the instance types it names."""
+    return tuple(
+        t.model_copy(update={"lines": endpoint_lines(t.status, t.variant_counts, config)})
+        if any(line.instance_type == UNKNOWN_INSTANCE_TYPE for line in t.lines)
+        else t
+        for t in transitions
+    )
 
 
 def notebook_lines(status: str, instance_type: str | None, volume_gb: int | None) -> tuple[BillingLine, ...]:

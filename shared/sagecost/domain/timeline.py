@@ -166,10 +166,15 @@ def advance(
     for transition in incoming:
         if timeline.horizon is not None and transition.at < timeline.horizon:
             change.too_late.append(transition)
-        elif any(transition.same_change(existing) for existing in known):
-            change.duplicates += 1
-        else:
+            continue
+        twin = next((i for i, existing in enumerate(known) if transition.same_change(existing)), None)
+        if twin is None:
             known.append(transition)
+            continue
+        change.duplicates += 1
+        if transition.event_id < known[twin].event_id:
+            # several events for one change: the smallest id stands for it, whichever arrived first
+            known[twin] = transition
     transitions = _ordered(known)
     if not transitions:
         return change

@@ -389,14 +389,17 @@ def demo_events(seed: int = 7) -> list[dict[str, Any]]:
 MALFORMED_LINES = (
     "this is not json",
     '["an", "array"]',
+    # an event that says it is a training job but lacks what one is
     '{"version": "0", "id": "no-detail", "detail-type": "SageMaker Training Job State Change", '
-    '"source": "aws.sagemaker", "time": "2026-10-15T10:00:00Z", "region": "us-east-1", "resources": [], '
+    '"source": "aws.sagemaker", "time": "{time}", "region": "us-east-1", "resources": [], '
     '"detail": {"TrainingJobStatus": "Completed"}}',
+    # another service's event: no rule routes it
     '{"version": "0", "id": "ec2", "detail-type": "EC2 Instance State-change Notification", '
-    '"source": "aws.ec2", '
-    '"time": "2026-10-15T11:00:00Z", "region": "us-east-1", "resources": [], "detail": {"state": "running"}}',
+    '"source": "aws.ec2", "time": "{time}", "region": "us-east-1", "resources": [], '
+    '"detail": {"state": "running"}}',
     '{"detail-type": "SageMaker Endpoint State Change", "source": "aws.sagemaker", "time": "yesterday"}',
 )
+"""Garbage that real pipelines see; `{time}` takes the time of the line it is delivered after."""
 
 
 def messy_lines(feed: list[dict[str, Any]], seed: int = 7) -> list[str]:
@@ -411,6 +414,8 @@ def messy_lines(feed: list[dict[str, Any]], seed: int = 7) -> list[str]:
     for index in range(len(delivered) - 1):
         if rng.random() < 0.05:
             delivered[index], delivered[index + 1] = delivered[index + 1], delivered[index]
-    for garbage in MALFORMED_LINES:
-        delivered.insert(rng.randrange(len(delivered)), garbage)
+    positions = sorted(rng.sample(range(1, len(delivered)), len(MALFORMED_LINES)), reverse=True)
+    for position, garbage in zip(positions, MALFORMED_LINES, strict=True):
+        neighbour_time = json.loads(delivered[position - 1])["time"]
+        delivered.insert(position, garbage.replace("{time}", neighbour_time))
     return delivered

@@ -12,6 +12,7 @@ recorder rejects all end in `rejected.jsonl` with a reason.
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -81,11 +82,22 @@ def _lambda_context(function: sam.FunctionSpec) -> Any:
 
 
 def _handler(function: sam.FunctionSpec) -> Callable[[dict[str, Any], Any], Any]:
+    """The function's handler, as Lambda resolves `Handler` (module path inside CodeUri, then attribute)."""
     module_name, _, attribute = function.handler.rpartition(".")
-    import importlib  # noqa: PLC0415
-
     handler: Callable[[dict[str, Any], Any], Any] = getattr(importlib.import_module(module_name), attribute)
-    return handler
+
+    def invoke(event: dict[str, Any], context: Any) -> Any:
+        try:
+            return handler(event, context)
+        finally:
+            # With metrics disabled Powertools keeps the values and prints them once 100 pile up
+            # (a new execution environment per invocation would start empty): drop them. Imported
+            # here, not at the top: Powertools reads its environment when the module is first loaded.
+            from sagecost.observability import metrics  # noqa: PLC0415
+
+            metrics.clear_metrics()
+
+    return invoke
 
 
 def _event_time(raw: dict[str, Any]) -> datetime:

@@ -68,6 +68,11 @@ def _whole_number(value: Any) -> Any:
 
 Count = Annotated[int, BeforeValidator(_whole_number), Field(ge=0)]
 
+
+def _none_as_empty(value: Any) -> Any:
+    return () if value is None else value
+
+
 _CAMEL_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 
 
@@ -106,7 +111,7 @@ class ResourceConfig(BaseModel):
     instance_type: str | None = None
     instance_count: Count = 1
     volume_size_in_gb: Count | None = Field(default=None, alias="VolumeSizeInGB")
-    instance_groups: tuple[InstanceGroup, ...] = ()
+    instance_groups: Annotated[tuple[InstanceGroup, ...], BeforeValidator(_none_as_empty)] = ()
 
 
 class TrainingJobDetail(_Detail):
@@ -185,7 +190,7 @@ class EndpointDetail(_Detail):
     endpoint_arn: str
     endpoint_config_name: str | None = None
     endpoint_status: EndpointStatus
-    production_variants: tuple[EndpointVariantState, ...] = ()
+    production_variants: Annotated[tuple[EndpointVariantState, ...], BeforeValidator(_none_as_empty)] = ()
 
 
 class EndpointConfigVariant(BaseModel):
@@ -202,7 +207,7 @@ class EndpointConfigVariant(BaseModel):
 class EndpointConfigDetail(_Detail):
     endpoint_config_name: str
     endpoint_config_arn: str
-    production_variants: tuple[EndpointConfigVariant, ...] = ()
+    production_variants: Annotated[tuple[EndpointConfigVariant, ...], BeforeValidator(_none_as_empty)] = ()
     async_inference_config: dict[str, Any] | None = None
 
 

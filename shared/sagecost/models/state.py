@@ -35,6 +35,8 @@ class Transition(BaseModel):
     lines: tuple[BillingLine, ...]
     event_id: str
     source: Literal["event", "sweep"] = "event"
+    variant_counts: tuple[tuple[str | None, int | None], ...] = ()
+    """For endpoints: (variant name, instance count) as reported, to re-price once the config is known."""
 
     def same_change(self, other: Transition) -> bool:
         """Two deliveries of one state change (SageMaker may send several events per change)."""

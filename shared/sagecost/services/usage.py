@@ -21,7 +21,12 @@ from sagecost.domain.metering import (
 )
 from sagecost.domain.periods import midnight, next_midnight, seconds_between
 from sagecost.domain.pricing import PriceBook
-from sagecost.domain.resources import ENDPOINT_BILLING_STATUSES, endpoint_lines, notebook_lines
+from sagecost.domain.resources import (
+    ENDPOINT_BILLING_STATUSES,
+    endpoint_lines,
+    notebook_lines,
+    priced_with_config,
+)
 from sagecost.domain.tags import snapshot
 from sagecost.domain.timeline import TimelineChange, advance, due_for_sweep
 from sagecost.models.config import SagecostConfig
@@ -235,15 +240,14 @@ class UsageMeter:
         )
         timeline, cached = self.ledger.load_timeline(detail.endpoint_arn, config_arn=config_arn)
         timeline = timeline or ResourceTimeline(resource=resource)
-        config, to_cache = self._config_for(
-            timeline, cached, detail.endpoint_config_name, detail.endpoint_status
-        )
-        counts = [(v.variant_name, v.instance_count) for v in detail.production_variants]
+        config = self._known_config(timeline, cached, detail.endpoint_config_name)
+        counts = tuple((v.variant_name, v.instance_count) for v in detail.production_variants)
         transition = Transition(
             at=at,
             status=detail.endpoint_status,
             lines=endpoint_lines(detail.endpoint_status, counts, config),
             event_id=event.id,
+            variant_counts=counts,
         )
         timeline = timeline.model_copy(
             update={
@@ -251,24 +255,36 @@ class UsageMeter:
                 "endpoint_config": config or timeline.endpoint_config,
             }
         )
-        return self._advance(timeline, [transition], at, to_cache)
+        return self._advance(timeline, [transition], at, None)
 
-    def _config_for(
+    @staticmethod
+    def _known_config(
+        timeline: ResourceTimeline, cached: EndpointConfigSnapshot | None, name: str | None
+    ) -> EndpointConfigSnapshot | None:
+        """The endpoint's config as the ledger knows it (from Endpoint Config events), without asking AWS.
+
+        On a miss the recorder meters the instances with an unknown type (unpriced) and makes no extra
+        read: the next hourly sweep describes the config once and re-prices that usage.
+        """
+        if name is None:
+            return timeline.endpoint_config
+        if cached is not None:
+            return cached
+        if timeline.endpoint_config is not None and timeline.endpoint_config.name == name:
+            return timeline.endpoint_config
+        return None
+
+    def _config_for_sweep(
         self,
         timeline: ResourceTimeline,
         cached: EndpointConfigSnapshot | None,
         name: str | None,
         status: str,
     ) -> tuple[EndpointConfigSnapshot | None, EndpointConfigSnapshot | None]:
-        """(config to price with, config to write to the cache): describe only on a cache miss."""
-        if name is None:
-            return timeline.endpoint_config, None
-        if cached is not None:
-            return cached, None
-        if timeline.endpoint_config is not None and timeline.endpoint_config.name == name:
-            return timeline.endpoint_config, None
-        if status not in ENDPOINT_BILLING_STATUSES:
-            return timeline.endpoint_config, None
+        """(config to price with, config to write to the cache): DescribeEndpointConfig only on a miss."""
+        known = self._known_config(timeline, cached, name)
+        if known is not None or name is None or status not in ENDPOINT_BILLING_STATUSES:
+            return known or timeline.endpoint_config, None
         described = self.sagemaker.endpoint_config(name)
         return described, described
 
@@ -430,11 +446,18 @@ class UsageMeter:
                         **vars(ResourceRef.from_arn(endpoint.arn, ResourceKind.ENDPOINT, endpoint.name))
                     )
                 )
-            config, to_cache = self._config_for(current, cached, config_name, endpoint.status)
-            counts: list[tuple[str | None, int | None]] = list(endpoint.variant_counts.items())
+            config, to_cache = self._config_for_sweep(current, cached, config_name, endpoint.status)
+            if config is not None:
+                # usage metered while the config was unknown gets its instance types and prices now
+                current = current.model_copy(
+                    update={
+                        "endpoint_config": config,
+                        "transitions": priced_with_config(current.transitions, config),
+                    }
+                )
+            counts = tuple(endpoint.variant_counts.items())
             lines = endpoint_lines(endpoint.status, counts, config)
-            incoming = _observed(current, endpoint.status, lines, endpoint.last_modified, now)
-            current = current.model_copy(update={"endpoint_config": config or current.endpoint_config})
+            incoming = _observed(current, endpoint.status, lines, endpoint.last_modified, now, counts)
             return self._advance(current, incoming, now, to_cache, batch=into, retry=self._alone(attempt))
 
         report.add(self._batched(attempt, batch))
@@ -553,6 +576,7 @@ def _observed(
     lines: tuple[BillingLine, ...],
     last_modified: datetime,
     now: datetime,
+    variant_counts: tuple[tuple[str | None, int | None], ...] = (),
 ) -> list[Transition]:
     """A transition for what the sweep saw, when it differs from what the ledger knows."""
     current = timeline.current
@@ -567,6 +591,7 @@ def _observed(
             lines=lines,
             event_id=f"sweep@{now.isoformat()}",
             source="sweep",
+            variant_counts=variant_counts,
         )
     ]
 
@@ -617,7 +642,6 @@ def _halfway_midnight(start: datetime, end: datetime) -> datetime:
 def _collect(result: MeteringResult, change: TimelineChange) -> None:
     result.records += change.upserts
     if change.changes_ledger:
-        result.outcome = Outcome.RECORDED
-        result.detail = (
-            "sweep" if any(t.source == "sweep" for t in change.timeline.transitions[-1:]) else "event"
-        )
+        result.outcome, result.detail = Outcome.RECORDED, "usage metered"
+    elif result.outcome is Outcome.DUPLICATE:
+        result.outcome, result.detail = Outcome.NOTHING_TO_METER, "state change noted; nothing billed yet"
