@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 import pytest
+from moto.backends import get_backend
 
 from sagecost import clock, settings
 from sagecost.adapters.ledger import DynamoLedger
@@ -175,19 +176,25 @@ def test_the_sweep_samples_instance_count_changes_from_autoscaling(
     start = client.describe_endpoint(EndpointName="scaled")["LastModifiedTime"]
     clock.use(lambda: start + timedelta(hours=1))
     sweep({}, lambda_context)
+    # Application Auto Scaling scales the variant to 3 at +90 min, and no event reaches sagecost
     client.update_endpoint_weights_and_capacities(
         EndpointName="scaled",
         DesiredWeightsAndCapacities=[{"VariantName": "AllTraffic", "DesiredInstanceCount": 3}],
     )
-    clock.use(lambda: start + timedelta(hours=2))
-    sweep({}, lambda_context)
-    clock.use(lambda: start + timedelta(hours=3))
-    sweep({}, lambda_context)
+    # AWS moves the endpoint through Updating to InService, which moves LastModifiedTime; moto does not
+    scaled_at = start + timedelta(minutes=90)
+    get_backend("sagemaker")["123456789012"]["us-east-1"].endpoints["scaled"].last_modified_time = scaled_at
+    for hours in (2, 3):
+        clock.use(lambda hours=hours: start + timedelta(hours=hours))  # type: ignore[misc]
+        sweep({}, lambda_context)
 
-    counts = sorted({r.instance_count for r in ledger.records() if r.component is Component.HOSTING})
-    assert counts == [1, 3]
-    hosting = sum(r.quantity for r in ledger.records() if r.component is Component.HOSTING)
-    assert hosting > 3  # more than one instance for the last hour(s): the change was picked up
+    # Then 1 instance until the change, 3 after it: 1.5 + 3 x 1.5 instance-hours
+    hosting = sorted(
+        (r.start, r.instance_count, r.quantity) for r in ledger.records() if r.component is Component.HOSTING
+    )
+    assert sum(quantity for _, _, quantity in hosting) == Decimal(6)
+    assert {count for _, count, _ in hosting} == {1, 3}
+    assert min(start for start, count, _ in hosting if count == 3) == scaled_at
 
 
 def test_an_endpoint_whose_config_event_was_missed_is_metered_at_once_and_priced_by_the_next_sweep(
@@ -197,8 +204,13 @@ def test_an_endpoint_whose_config_event_was_missed_is_metered_at_once_and_priced
     create_endpoint("missed", "ml.m5.xlarge", 2)
     started = boto3.client("sagemaker").describe_endpoint(EndpointName="missed")["LastModifiedTime"]
     in_service = events.endpoint(
-        "missed", "IN_SERVICE", at=started, config_name="missed-cfg", variants=[("AllTraffic", 2)],
-        tags=TAGS, account="123456789012",
+        "missed",
+        "IN_SERVICE",
+        at=started,
+        config_name="missed-cfg",
+        variants=[("AllTraffic", 2)],
+        tags=TAGS,
+        account="123456789012",
     )
     # When its IN_SERVICE event is recorded (no extra read: the type is unknown, the usage kept)
     clock.use(lambda: started + timedelta(minutes=30))

@@ -271,12 +271,6 @@ def test_an_endpoint_event_without_variants_or_config_name_parses() -> None:
     assert event.detail.endpoint_config_name is None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=InvalidEvent,
-    reason="BUG: a null optional list (serialised like AWS-authored fixtures serialise unset fields, e.g. "
-    "ShadowProductionVariants: null) rejects the whole event instead of being taken as empty",
-)
 def test_null_optional_lists_are_taken_as_empty() -> None:
     no_variants = as_endpoint(endpoint(ProductionVariants=None))
     assert no_variants.detail.production_variants == ()

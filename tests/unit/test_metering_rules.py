@@ -453,11 +453,6 @@ def test_without_its_config_an_endpoint_bills_unknown_instances_it_cannot_price(
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: endpoint_lines without a config bills a variant that reports 0 instances as 1 unknown "
-    "instance (`count or 1`), while with a config the same variant bills nothing",
-)
 def test_without_its_config_a_variant_scaled_to_zero_still_bills_nothing() -> None:
     assert endpoint_lines("IN_SERVICE", [("AllTraffic", 0)], None) == ()
 
@@ -729,11 +724,6 @@ def test_hourly_sweeps_of_running_instances_and_daily_sweeps_of_storage_only(pri
     assert not due_for_sweep(deleted, DAY + 12 * H)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: two deliveries of one state change with different envelope ids (SageMaker may send "
-    "several events per change) leave the records' event_ids depending on which arrived first",
-)
 def test_two_events_for_one_change_give_the_same_records_in_either_order(prices: PriceBook) -> None:
     first = ep(DAY + 10 * H, "IN_SERVICE", 2, "event-x")
     second = ep(DAY + 10 * H, "IN_SERVICE", 2, "event-y")

@@ -8,6 +8,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from itertools import pairwise
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -109,14 +110,20 @@ def histories(draw: st.DrawFn, *, days: int) -> History:
     )
     changes: dict[tuple[object, ...], Transition] = {}
     for index, (minute, status, count_a, count_b) in enumerate(raw):
+        counts: tuple[tuple[str | None, int | None], ...] = ()
         if resource is ENDPOINT:
-            lines = endpoint_lines(status, [("A", count_a), ("B", count_b)], CONFIG)
+            counts = (("A", count_a), ("B", count_b))
+            lines = endpoint_lines(status, counts, CONFIG)
         else:
             lines = notebook_lines(status, "ml.t3.medium", 20)
         transition = Transition(
-            at=START + timedelta(minutes=minute), status=status, lines=lines, event_id=f"event-{index}"
+            at=START + timedelta(minutes=minute),
+            status=status,
+            lines=lines,
+            event_id=f"event-{index}",
+            variant_counts=counts,  # what the event reported: a change is (when, status, counts)
         )
-        changes.setdefault((transition.at, transition.status, transition.lines), transition)
+        changes.setdefault((transition.at, transition.status, transition.variant_counts), transition)
     return History(resource, tuple(changes.values()))
 
 
@@ -166,7 +173,7 @@ def summed(deltas: list[AggregateDelta]) -> dict[AggregateKey, tuple[Decimal, in
     return {
         key: (cost, int(records), int(unpriced), hours)
         for key, (cost, records, unpriced, hours) in totals.items()
-        if (cost, records, unpriced, hours) != (0, 0, 0, 0)
+        if any((cost, records, unpriced, hours))
     }
 
 
@@ -181,7 +188,7 @@ def assert_well_formed(records: dict[str, UsageRecord]) -> None:
         by_line[record.line].append(record)
     for line_records in by_line.values():
         ordered = sorted(line_records, key=lambda r: r.start)
-        for before, after in zip(ordered, ordered[1:], strict=False):
+        for before, after in pairwise(ordered):
             assert before.end <= after.start, f"{before.record_id} overlaps {after.record_id}"
 
 
@@ -253,6 +260,36 @@ def test_with_sealing_changes_arriving_within_a_day_still_give_the_whole_history
     assert replayed.too_late == 0
     assert_same_ledger(replayed, all_at_once(history, end, prices))
     assert_well_formed(replayed.records)
+
+
+@FAST
+@given(data=st.data(), history=histories(days=3))
+def test_several_events_for_one_change_give_the_same_ledger_whichever_arrives_first(
+    prices: PriceBook, data: st.DataObject, history: History
+) -> None:
+    # Given some changes announced twice, by events with different ids (SageMaker may send several)
+    twins = [
+        t.model_copy(
+            update={"event_id": data.draw(st.sampled_from(("0-", "z-")), label="twin id") + t.event_id}
+        )
+        for t in history.transitions
+        if data.draw(st.booleans(), label="announced twice")
+    ]
+    end = START + timedelta(days=4)
+    ledgers = []
+    for label in ("one arrival order", "another arrival order"):
+        replayed = replay(history, prices, NEVER_SEAL)
+        for transition in data.draw(st.permutations([*history.transitions, *twins]), label=label):
+            replayed.step([transition], transition.at)
+        replayed.step([], end)
+        assert summed(replayed.deltas) == summed(aggregate_deltas(replayed.records.values()))
+        ledgers.append(replayed.records)
+    # Then the ledgers are identical, event ids included, and bill what the history bills
+    assert ledgers[0] == ledgers[1]
+    billed = {record_id: (r.quantity, r.cost) for record_id, r in ledgers[0].items()}
+    assert billed == {
+        record_id: (r.quantity, r.cost) for record_id, r in all_at_once(history, end, prices).items()
+    }
 
 
 @FAST

@@ -172,9 +172,13 @@ def advance(
             known.append(transition)
             continue
         change.duplicates += 1
-        if transition.event_id < known[twin].event_id:
-            # several events for one change: the smallest id stands for it, whichever arrived first
-            known[twin] = transition
+        existing = known[twin]
+        # several events for one change: the smallest id stands for it, whichever arrived first, and the
+        # best-informed lines (no unknown instance type) price it
+        lines = transition.lines if transition.unknown_lines < existing.unknown_lines else existing.lines
+        event_id = min(transition.event_id, existing.event_id)
+        if (lines, event_id) != (existing.lines, existing.event_id):
+            known[twin] = existing.model_copy(update={"lines": lines, "event_id": event_id})
     transitions = _ordered(known)
     if not transitions:
         return change

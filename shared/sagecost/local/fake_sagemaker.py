@@ -15,7 +15,9 @@ The state of a resource is the one with the newest LastModifiedTime, as it is in
 
 from __future__ import annotations
 
+import json
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -113,6 +115,19 @@ class FakeSageMaker:
         if known is None or modified >= known.modified:
             merged = {**known.detail, **detail} if known else dict(detail)
             table[name] = _Known(merged, modified)
+
+    def learn_creation_tags(self, lines: Iterable[str]) -> None:
+        """Tags given at creation (CloudTrail Create* calls anywhere in the replay): ListTags knows them
+        from the moment a resource exists, even if its create call is delivered after its first events."""
+        for line in lines:
+            if '"AWS API Call via CloudTrail"' not in line:
+                continue
+            try:
+                event = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(event, dict) and isinstance(event.get("detail"), dict):
+                self._observe_cloudtrail(event["detail"])
 
     def _observe_cloudtrail(self, detail: dict[str, Any]) -> None:
         parameters = detail.get("requestParameters") or {}

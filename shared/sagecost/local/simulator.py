@@ -101,7 +101,10 @@ def _handler(function: sam.FunctionSpec) -> Callable[[dict[str, Any], Any], Any]
 
 
 def _event_time(raw: dict[str, Any]) -> datetime:
-    moment = _TIME.validate_python(raw.get("time"))
+    try:
+        moment = _TIME.validate_python(raw.get("time"))
+    except ValidationError:
+        raise ValueError(f"the envelope's time {raw.get('time')!r} is not a timestamp") from None
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
@@ -267,7 +270,7 @@ def _read_line(number: int, text: str) -> tuple[dict[str, Any], datetime] | Reje
         if not isinstance(raw, dict):
             raise ValueError(f"a line must hold one JSON object, not {type(raw).__name__}")
         return raw, _event_time(raw)
-    except (ValueError, ValidationError) as error:
+    except ValueError as error:
         return Rejection(number, f"unreadable line: {str(error).splitlines()[0]}", text)
 
 
@@ -334,6 +337,8 @@ def simulate(
     prices = PriceBook(catalog)
     config = config or SagecostConfig()
     with _lambda_environment(log_level), mock_aws(), fast_dynamodb_transactions():
+        lines = list(lines)
+        fake.learn_creation_tags(lines)
         simulator = Simulator(template, lambda ledger: UsageMeter(ledger, fake, prices, config))
         clock.use(lambda: simulator.now)
         _replay(simulator, fake, lines, result, progress)

@@ -39,8 +39,21 @@ class Transition(BaseModel):
     """For endpoints: (variant name, instance count) as reported, to re-price once the config is known."""
 
     def same_change(self, other: Transition) -> bool:
-        """Two deliveries of one state change (SageMaker may send several events per change)."""
-        return (self.at, self.status, self.lines) == (other.at, other.status, other.lines)
+        """Two deliveries of one state change (SageMaker may send several events per change).
+
+        A change is what SageMaker reported: when, which status, how many instances. Its billing lines
+        are derived, and may be better informed in a later delivery (the config or volume now known).
+        """
+        return (self.at, self.status, self.source, self.variant_counts) == (
+            other.at,
+            other.status,
+            other.source,
+            other.variant_counts,
+        )
+
+    @property
+    def unknown_lines(self) -> int:
+        return sum(1 for line in self.lines if line.instance_type == "unknown")
 
     @property
     def order_key(self) -> tuple[datetime, str, str, str]:
@@ -108,6 +121,8 @@ class ResourceTimeline(BaseModel):
     metered_until: UtcDatetime | None = None
     segments: dict[str, SegmentSummary] = Field(default_factory=dict)
     tags: dict[str, str] = Field(default_factory=dict)
+    tags_at: UtcDatetime | None = None
+    """When the state change that carried `tags` happened: an older event delivered late cannot undo them."""
     endpoint_config: EndpointConfigSnapshot | None = None
     instance_type: str | None = None
     volume_gb: int | None = None

@@ -249,12 +249,15 @@ class UsageMeter:
             event_id=event.id,
             variant_counts=counts,
         )
-        timeline = timeline.model_copy(
-            update={
-                "tags": _latest_tags(detail.tags, timeline),
-                "endpoint_config": config or timeline.endpoint_config,
-            }
-        )
+        timeline = _with_tags(timeline, detail.tags, at)
+        if config is not None:
+            # usage metered while the config was unknown is priced now, at no extra request
+            timeline = timeline.model_copy(
+                update={
+                    "endpoint_config": config,
+                    "transitions": priced_with_config(timeline.transitions, config),
+                }
+            )
         return self._advance(timeline, [transition], at, None)
 
     @staticmethod
@@ -305,13 +308,9 @@ class UsageMeter:
         timeline = timeline or ResourceTimeline(resource=resource)
         instance_type = detail.instance_type or timeline.instance_type
         volume = detail.volume_size_in_gb or timeline.volume_gb
-        timeline = timeline.model_copy(
-            update={
-                "tags": _latest_tags(detail.tags, timeline),
-                "instance_type": instance_type,
-                "volume_gb": volume,
-            }
-        )
+        timeline = _with_tags(timeline, detail.tags, at).model_copy(update={"instance_type": instance_type})
+        if volume is not None and volume != timeline.volume_gb:
+            timeline = _with_volume(timeline, volume)  # usage metered at the default size is re-priced
         transition = Transition(
             at=at,
             status=detail.notebook_instance_status,
@@ -425,6 +424,9 @@ class UsageMeter:
     ) -> None:
         def attempt(reload: bool, into: WriteBatch | None) -> MeteringResult:
             current = None if reload else timeline
+            if current is not None and _unchanged_since_known(current, listed):
+                # nothing happened to it since the ledger last heard: just meter the hour
+                return self._advance(current, [], now, None, batch=into, retry=self._alone(attempt))
             described = (
                 self.sagemaker.endpoint(listed.name) if listed.status in ENDPOINT_BILLING_STATUSES else None
             )
@@ -596,6 +598,20 @@ def _observed(
     ]
 
 
+def _unchanged_since_known(timeline: ResourceTimeline, listed: EndpointSummary) -> bool:
+    """ListEndpoints shows the status and LastModifiedTime the ledger already has, and the instance types
+    are known: no DescribeEndpoint needed. (A capacity change, autoscaling's included, moves the endpoint
+    through Updating to InService, which moves LastModifiedTime.)"""
+    current = timeline.current
+    return (
+        current is not None
+        and timeline.endpoint_config is not None
+        and not any(t.unknown_lines for t in timeline.transitions)
+        and current.status == listed.status
+        and listed.last_modified <= max(t.at for t in timeline.transitions)
+    )
+
+
 def _with_volume(timeline: ResourceTimeline, volume: int) -> ResourceTimeline:
     """The real ML volume size, now known: every unsealed storage line gets it, so usage is re-priced."""
     transitions = tuple(
@@ -614,9 +630,14 @@ def _with_volume(timeline: ResourceTimeline, volume: int) -> ResourceTimeline:
     return timeline.model_copy(update={"transitions": transitions, "volume_gb": volume})
 
 
-def _latest_tags(from_event: dict[str, str] | None, timeline: ResourceTimeline) -> dict[str, str]:
-    """Tags as the newest event has them; deletion events arrive with `{}`, which must not erase them."""
-    return from_event if from_event else timeline.tags
+def _with_tags(
+    timeline: ResourceTimeline, from_event: dict[str, str] | None, at: datetime
+) -> ResourceTimeline:
+    """Tags as the newest state change has them, whatever order the events arrived in. Deletion events
+    arrive with `{}`, which must not erase them."""
+    if not from_event or (timeline.tags_at is not None and at < timeline.tags_at):
+        return timeline
+    return timeline.model_copy(update={"tags": from_event, "tags_at": at})
 
 
 def _unchanged(before: ResourceTimeline, after: ResourceTimeline) -> bool:
