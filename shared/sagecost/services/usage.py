@@ -223,23 +223,14 @@ class UsageMeter:
     def _endpoint(self, event: EndpointEvent) -> MeteringResult:
         detail = event.detail
         at = detail.last_modified_time or event.time
-        resource = ResourceRefModel(
-            **vars(
-                ResourceRef.from_arn(
-                    detail.endpoint_arn,
-                    ResourceKind.ENDPOINT,
-                    detail.endpoint_name,
-                    fallback_region=event.region,
-                )
-            )
-        )
+        empty = _new_timeline(detail.endpoint_arn, ResourceKind.ENDPOINT, detail.endpoint_name, event.region)
         config_arn = (
             config_arn_for(detail.endpoint_arn, detail.endpoint_config_name)
             if detail.endpoint_config_name
             else None
         )
         timeline, cached = self.ledger.load_timeline(detail.endpoint_arn, config_arn=config_arn)
-        timeline = timeline or ResourceTimeline(resource=resource)
+        timeline = timeline or empty
         config = self._known_config(timeline, cached, detail.endpoint_config_name)
         counts = tuple((v.variant_name, v.instance_count) for v in detail.production_variants)
         transition = Transition(
@@ -294,18 +285,14 @@ class UsageMeter:
     def _notebook(self, event: NotebookInstanceEvent) -> MeteringResult:
         detail = event.detail
         at = detail.last_modified_time or event.time
-        resource = ResourceRefModel(
-            **vars(
-                ResourceRef.from_arn(
-                    detail.notebook_instance_arn,
-                    ResourceKind.NOTEBOOK_INSTANCE,
-                    detail.notebook_instance_name,
-                    fallback_region=event.region,
-                )
-            )
+        empty = _new_timeline(
+            detail.notebook_instance_arn,
+            ResourceKind.NOTEBOOK_INSTANCE,
+            detail.notebook_instance_name,
+            event.region,
         )
         timeline, _ = self.ledger.load_timeline(detail.notebook_instance_arn)
-        timeline = timeline or ResourceTimeline(resource=resource)
+        timeline = timeline or empty
         instance_type = detail.instance_type or timeline.instance_type
         volume = detail.volume_size_in_gb or timeline.volume_gb
         timeline = _with_tags(timeline, detail.tags, at).model_copy(update={"instance_type": instance_type})
@@ -443,11 +430,7 @@ class UsageMeter:
                 )
                 current = current or loaded
             if current is None:
-                current = ResourceTimeline(
-                    resource=ResourceRefModel(
-                        **vars(ResourceRef.from_arn(endpoint.arn, ResourceKind.ENDPOINT, endpoint.name))
-                    )
-                )
+                current = _new_timeline(endpoint.arn, ResourceKind.ENDPOINT, endpoint.name)
             config, to_cache = self._config_for_sweep(current, cached, config_name, endpoint.status)
             if config is not None:
                 # usage metered while the config was unknown gets its instance types and prices now
@@ -492,11 +475,7 @@ class UsageMeter:
             if current is None:
                 current, _ = self.ledger.load_timeline(arn)
             if current is None:
-                current = ResourceTimeline(
-                    resource=ResourceRefModel(
-                        **vars(ResourceRef.from_arn(arn, ResourceKind.NOTEBOOK_INSTANCE, name))
-                    )
-                )
+                current = _new_timeline(arn, ResourceKind.NOTEBOOK_INSTANCE, name)
             volume = current.volume_gb
             if volume is None and lines_without_volume:
                 volume = self.sagemaker.notebook_volume_gb(name)
@@ -596,6 +575,12 @@ def _observed(
             variant_counts=variant_counts,
         )
     ]
+
+
+def _new_timeline(arn: str, kind: ResourceKind, name: str, region: str = "") -> ResourceTimeline:
+    """The empty timeline of a resource the ledger has not seen yet."""
+    reference = ResourceRef.from_arn(arn, kind, name, fallback_region=region)
+    return ResourceTimeline(resource=ResourceRefModel(**vars(reference)))
 
 
 def _unchanged_since_known(timeline: ResourceTimeline, listed: EndpointSummary) -> bool:
