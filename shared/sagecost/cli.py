@@ -20,13 +20,34 @@ DEFAULT_DEMO_OUT = Path("out/demo")
 def _load_config(path: Path | None) -> SagecostConfig:
     if path is None:
         return SagecostConfig()
-    import yaml  # noqa: PLC0415 - only the CLI reads YAML
+    from sagecost.local.config_file import ConfigError, load_config_file  # noqa: PLC0415
 
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as error:
-        raise SystemExit(f"sagecost: cannot read the config file {path}: {error}") from None
-    return SagecostConfig.model_validate(raw)
+        return load_config_file(path)
+    except ConfigError as error:
+        raise SystemExit(f"sagecost: the config file is not valid:\n{error}") from None
+
+
+def cmd_config_validate(args: argparse.Namespace) -> int:
+    from sagecost.local.config_file import ConfigError, load_config_file  # noqa: PLC0415
+
+    try:
+        config = load_config_file(args.file)
+    except ConfigError as error:
+        print("\n".join(error.problems), file=sys.stderr)
+        return 1
+    policy = config.tags
+    modes = ", ".join(f"{kind} {policy.mode_for(kind)}" for kind in policy.scope)
+    required = ", ".join(rule.key for rule in policy.rules().values() if rule.required)
+    print(f"{args.file}: valid. Required tags: {required}. Modes: {modes}.")
+    return 0
+
+
+def cmd_config_schema(args: argparse.Namespace) -> int:
+    from sagecost.local.config_file import config_schema  # noqa: PLC0415
+
+    print(config_schema())
+    return 0
 
 
 def _summary_table(summary: dict[str, Any]) -> None:
@@ -165,6 +186,15 @@ def parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=7, help="another seed, another month")
     replay_options(demo)
     demo.set_defaults(run=cmd_demo)
+
+    config = commands.add_parser("config", help="the config file").add_subparsers(
+        dest="action", required=True
+    )
+    validate = config.add_parser("validate", help="check a config file; errors name the line to fix")
+    validate.add_argument("file", type=Path)
+    validate.set_defaults(run=cmd_config_validate)
+    schema = config.add_parser("schema", help="print the config file's JSON Schema (for editors)")
+    schema.set_defaults(run=cmd_config_schema)
 
     prices = commands.add_parser("prices", help="the price catalog").add_subparsers(
         dest="action", required=True
