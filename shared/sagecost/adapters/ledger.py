@@ -284,6 +284,57 @@ class DynamoLedger:
     def put_endpoint_config(self, config: EndpointConfigSnapshot) -> None:
         self.client.put_item(TableName=self.table, Item=self._config_item(config))
 
+    # --- tag policy actions ---------------------------------------------------------------------
+
+    def record_action(self, arn: str, action: str, at: datetime, details: Mapping[str, Any]) -> bool:
+        """Record what the tag policy did to a resource, once per (resource, action): False if already done.
+
+        Listed per month in the by_month index under `ACTIONS#<YYYY-MM>`.
+        """
+        attributes = {
+            **details,
+            "pk": resource_pk(arn),
+            "sk": f"ACTION#{action}",
+            "gsi1pk": f"ACTIONS#{at.year:04d}-{at.month:02d}",
+            "gsi1sk": f"{at.isoformat()}#{arn}#{action}",
+            "item_type": "action",
+            "action": action,
+            "resource_arn": arn,
+            "at": at,
+        }
+        try:
+            self.client.put_item(
+                TableName=self.table, Item=_item(attributes), ConditionExpression="attribute_not_exists(pk)"
+            )
+        except self.client.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
+    def actions(self, month: str | None = None) -> list[dict[str, Any]]:
+        """Recorded tag policy actions, oldest first."""
+        if month is None:
+            items = list(self._scan("item_type = :t", {":t": "action"}))
+        else:
+            paginator = self.client.get_paginator("query")
+            items = [
+                item
+                for page in paginator.paginate(
+                    TableName=self.table,
+                    IndexName="by_month",
+                    KeyConditionExpression="gsi1pk = :m",
+                    ExpressionAttributeValues={":m": {"S": f"ACTIONS#{month}"}},
+                )
+                for item in page["Items"]
+            ]
+        rows = [_python(item) for item in items]
+        return sorted(
+            (
+                {k: v for k, v in row.items() if k not in {"pk", "sk", "gsi1pk", "gsi1sk", "item_type"}}
+                for row in rows
+            ),
+            key=lambda row: (str(row["at"]), str(row["resource_arn"]), str(row["action"])),
+        )
+
     # --- rejected input -----------------------------------------------------------------------
 
     def reject(self, raw: str, reason: str, at: datetime, *, source: str) -> None:

@@ -52,6 +52,13 @@ class NotebookSummary:
     last_modified: datetime
 
 
+class SageMakerTagger(Protocol):
+    """The two SageMaker writes the tag enforcer makes."""
+
+    def add_tags(self, arn: str, tags: dict[str, str]) -> bool: ...
+    def stop_job(self, kind: str, name: str) -> bool: ...
+
+
 class SageMakerReader(Protocol):
     """The SageMaker reads sagecost makes; boto3 in AWS, a fake in the simulator."""
 
@@ -203,3 +210,32 @@ class Boto3SageMaker:
             raise
         volume = n.get("VolumeSizeInGB")
         return int(volume) if volume is not None else None
+
+    # --- writes (tag enforcer) ---------------------------------------------------------------------
+
+    def add_tags(self, arn: str, tags: dict[str, str]) -> bool:
+        """AddTags (idempotent: the same key and value again change nothing); False if it is gone."""
+        try:
+            self.client.add_tags(ResourceArn=arn, Tags=[{"Key": k, "Value": v} for k, v in tags.items()])
+        except ClientError as error:
+            if _not_found(error):
+                return False
+            raise
+        return True
+
+    def stop_job(self, kind: str, name: str) -> bool:
+        """Stop a training, processing or transform job; False if it is gone or already finished."""
+        stop = {
+            "training-job": lambda: self.client.stop_training_job(TrainingJobName=name),
+            "processing-job": lambda: self.client.stop_processing_job(ProcessingJobName=name),
+            "transform-job": lambda: self.client.stop_transform_job(TransformJobName=name),
+        }.get(kind)
+        if stop is None:
+            raise ValueError(f"sagecost stops only jobs, not a {kind}")
+        try:
+            stop()
+        except ClientError as error:
+            if _not_found(error) or "not in" in error.response.get("Error", {}).get("Message", "").lower():
+                return False
+            raise
+        return True

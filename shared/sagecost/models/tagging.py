@@ -1,0 +1,69 @@
+"""What the tag enforcer reads: SageMaker Create* calls as CloudTrail reports them, and its own rechecks."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from sagecost.models.config import PolicyKind
+from sagecost.models.events import UtcDatetime
+
+CREATE_CALLS: dict[str, tuple[PolicyKind, str]] = {
+    "CreateTrainingJob": (PolicyKind.TRAINING_JOB, "trainingJobArn"),
+    "CreateProcessingJob": (PolicyKind.PROCESSING_JOB, "processingJobArn"),
+    "CreateTransformJob": (PolicyKind.TRANSFORM_JOB, "transformJobArn"),
+    "CreateHyperParameterTuningJob": (PolicyKind.TUNING_JOB, "hyperParameterTuningJobArn"),
+    "CreateEndpoint": (PolicyKind.ENDPOINT, "endpointArn"),
+    "CreateEndpointConfig": (PolicyKind.ENDPOINT_CONFIG, "endpointConfigArn"),
+    "CreateModel": (PolicyKind.MODEL, "modelArn"),
+    "CreateNotebookInstance": (PolicyKind.NOTEBOOK_INSTANCE, "notebookInstanceArn"),
+}
+"""CloudTrail event name -> (resource kind, the responseElements key holding the new resource's ARN)."""
+
+
+class CloudTrailCall(BaseModel):
+    """The `detail` of an "AWS API Call via CloudTrail" event (camelCase, as CloudTrail writes it)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    event_name: str = Field(alias="eventName")
+    event_source: str = Field(alias="eventSource")
+    event_time: UtcDatetime = Field(alias="eventTime")
+    user_identity: dict[str, Any] = Field(default_factory=dict, alias="userIdentity")
+    request_parameters: dict[str, Any] | None = Field(default=None, alias="requestParameters")
+    response_elements: dict[str, Any] | None = Field(default=None, alias="responseElements")
+    error_code: str | None = Field(default=None, alias="errorCode")
+    aws_region: str = Field(default="", alias="awsRegion")
+
+    @property
+    def created(self) -> tuple[PolicyKind, str] | None:
+        """The kind and ARN of the resource the call created, or None (failed call, another API)."""
+        if self.error_code or self.event_name not in CREATE_CALLS:
+            return None
+        kind, arn_key = CREATE_CALLS[self.event_name]
+        arn = (self.response_elements or {}).get(arn_key)
+        return (kind, arn) if isinstance(arn, str) and arn else None
+
+    @property
+    def request_tags(self) -> dict[str, str]:
+        raw = (self.request_parameters or {}).get("tags") or []
+        tags: dict[str, str] = {}
+        for entry in raw if isinstance(raw, list) else []:
+            if isinstance(entry, dict):
+                key = entry.get("key", entry.get("Key"))
+                if isinstance(key, str):
+                    tags[key] = str(entry.get("value", entry.get("Value", "")))
+        return tags
+
+
+class Recheck(BaseModel):
+    """A message the enforcer sends itself: look at this resource again once the grace period is over."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    sagecost: Literal["recheck"] = "recheck"
+    arn: str
+    kind: PolicyKind
+    due: UtcDatetime
+    owner: str | None = None

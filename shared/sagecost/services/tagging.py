@@ -1,0 +1,280 @@
+"""The tag enforcer's use cases: a resource was created (CloudTrail or its first state change), or its
+grace period is over. Policy decisions are the domain's; this module reads, tags, stops, records, tells."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from sagecost.adapters.ledger import DynamoLedger
+from sagecost.adapters.notifier import Notice, Notifier
+from sagecost.adapters.sagemaker import SageMakerReader, SageMakerTagger
+from sagecost.domain.tag_policy import TagDecision, creator, evaluate
+from sagecost.models.config import PolicyKind, SagecostConfig, TagPolicy
+from sagecost.models.events import EndpointEvent, NotebookInstanceEvent, SageMakerEvent, TrainingJobEvent
+from sagecost.models.tagging import CloudTrailCall, Recheck
+
+CREATION_STATUSES = frozenset({"InProgress", "CREATING", "Pending"})
+"""The first state of each kind: the enforcer acts at creation, not on every later change."""
+
+
+class TagOutcome(StrEnum):
+    OUT_OF_SCOPE = "out-of-scope"
+    COMPLIANT = "compliant"
+    TAGGED = "tagged"
+    REPORTED = "reported"
+    ALREADY_HANDLED = "already-handled"
+    GONE = "gone"
+    STOPPED = "stopped"
+    RECHECK_SCHEDULED = "recheck-scheduled"
+    NOT_CREATION = "not-a-creation"
+
+
+@dataclass
+class TagResult:
+    outcome: TagOutcome
+    arn: str = ""
+    decision: TagDecision | None = None
+    notices: list[Notice] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Created:
+    """A resource at its creation, with what the event says about it."""
+
+    kind: PolicyKind
+    arn: str
+    tags: dict[str, str]
+    owner: str | None
+    parent_arn: str | None
+    at: datetime
+
+    @property
+    def name(self) -> str:
+        return self.arn.rsplit("/", 1)[-1]
+
+
+def _parent_from_request(call: CloudTrailCall, kind: PolicyKind, arn: str) -> str | None:
+    """The resource a new one inherits from: an endpoint's config, a config's (first) model."""
+    parameters = call.request_parameters or {}
+    prefix = arn.split(f":{kind.value}/", 1)[0]
+    if kind is PolicyKind.ENDPOINT and parameters.get("endpointConfigName"):
+        return f"{prefix}:endpoint-config/{str(parameters['endpointConfigName']).lower()}"
+    variants = parameters.get("productionVariants") or []
+    if kind is PolicyKind.ENDPOINT_CONFIG and variants and isinstance(variants[0], dict):
+        model = variants[0].get("modelName")
+        return f"{prefix}:model/{str(model).lower()}" if model else None
+    return None
+
+
+def created_by_call(call: CloudTrailCall) -> Created | None:
+    resource = call.created
+    if resource is None:
+        return None
+    kind, arn = resource
+    tags = call.request_tags
+    return Created(
+        kind,
+        arn,
+        tags,
+        creator(call.user_identity, tags).owner,
+        _parent_from_request(call, kind, arn),
+        call.event_time,
+    )
+
+
+def created_by_state_change(event: SageMakerEvent) -> Created | None:
+    """A creation-time state change (no identity in it: only Studio's system tag names a person)."""
+    first = _first_state(event)
+    if first is None:
+        return None
+    kind, arn, parent = first
+    tags = event.detail.tags or {}
+    at = event.detail.last_modified_time or event.time
+    return Created(kind, arn, tags, creator(None, tags).owner, parent, at)
+
+
+def _first_state(event: SageMakerEvent) -> tuple[PolicyKind, str, str | None] | None:
+    """(kind, ARN, parent ARN) of an event that announces a creation. Processing and transform events
+    carry no tags or final ones, and configs no status: those are governed at their CloudTrail call."""
+    if isinstance(event, TrainingJobEvent) and event.detail.training_job_status in CREATION_STATUSES:
+        return PolicyKind.TRAINING_JOB, event.detail.training_job_arn, event.detail.tuning_job_arn
+    if isinstance(event, EndpointEvent) and event.detail.endpoint_status == "CREATING":
+        endpoint = event.detail
+        config = endpoint.endpoint_config_name
+        prefix = endpoint.endpoint_arn.split(":endpoint/", 1)[0]
+        return (
+            PolicyKind.ENDPOINT,
+            endpoint.endpoint_arn,
+            f"{prefix}:endpoint-config/{config.lower()}" if config else None,
+        )
+    if isinstance(event, NotebookInstanceEvent):
+        notebook = event.detail
+        if (
+            notebook.notebook_instance_status == "Pending"
+            and notebook.creation_time == notebook.last_modified_time
+        ):
+            return PolicyKind.NOTEBOOK_INSTANCE, notebook.notebook_instance_arn, None
+    return None
+
+
+class SageMakerForTags(SageMakerReader, SageMakerTagger):
+    """Reads and the two writes, as one adapter."""
+
+
+class TagEnforcer:
+    def __init__(
+        self,
+        ledger: DynamoLedger,
+        sagemaker: SageMakerForTags,
+        notifier: Notifier,
+        config: SagecostConfig,
+        schedule_recheck: Callable[[Recheck, int], None],
+    ) -> None:
+        self.ledger = ledger
+        self.sagemaker = sagemaker
+        self.notifier = notifier
+        self.policy = config.tags
+        self.schedule_recheck = schedule_recheck
+
+    def on_creation(self, created: Created | None, now: datetime) -> TagResult:
+        if created is None:
+            return TagResult(TagOutcome.NOT_CREATION)
+        if self.policy.mode_for(created.kind) is None:
+            return TagResult(TagOutcome.OUT_OF_SCOPE, created.arn)
+        inherited = self.sagemaker.tags(created.parent_arn) if created.parent_arn else None
+        decision = evaluate(
+            created.kind,
+            created.tags,
+            self.policy,
+            owner=created.owner,
+            inherited=inherited,
+            inherited_from=created.parent_arn.rsplit(":", 1)[-1] if created.parent_arn else "its parent",
+        )
+        result = TagResult(TagOutcome.COMPLIANT, created.arn, decision)
+        if decision.compliant:
+            return result
+        if decision.apply_tags and not self.sagemaker.add_tags(created.arn, decision.additions):
+            result.outcome = TagOutcome.GONE  # deleted before the enforcer reached it: nothing to tag
+            return result
+        action = "tagged" if decision.apply_tags else "reported"
+        first = self.ledger.record_action(created.arn, action, created.at, _details(created, decision))
+        if not first:
+            result.outcome = TagOutcome.ALREADY_HANDLED
+            return result
+        notice = _notice(created, decision, self.policy)
+        self.notifier.publish(notice)
+        result.notices.append(notice)
+        result.outcome = TagOutcome.TAGGED if decision.apply_tags else TagOutcome.REPORTED
+        if decision.stop:
+            due = created.at + timedelta(minutes=self.policy.grace_period_minutes)
+            self.schedule_recheck(
+                Recheck(arn=created.arn, kind=created.kind, due=due, owner=created.owner), _delay(now, due)
+            )
+        return result
+
+    def on_recheck(self, recheck: Recheck, now: datetime) -> TagResult:
+        """The grace period is over (or not yet: wait on). Stop the job if it is still non-compliant."""
+        if now < recheck.due:
+            self.schedule_recheck(recheck, _delay(now, recheck.due))
+            return TagResult(TagOutcome.RECHECK_SCHEDULED, recheck.arn)
+        tags = self.sagemaker.tags(recheck.arn)
+        if tags is None:
+            return TagResult(TagOutcome.GONE, recheck.arn)
+        decision = evaluate(recheck.kind, tags, self.policy, owner=recheck.owner)
+        created = Created(recheck.kind, recheck.arn, tags, recheck.owner, None, now)
+        result = TagResult(TagOutcome.COMPLIANT, recheck.arn, decision)
+        if not decision.stop:
+            return result
+        if not self.sagemaker.stop_job(recheck.kind.value, created.name):
+            result.outcome = TagOutcome.GONE
+            return result
+        if self.ledger.record_action(recheck.arn, "stopped", now, _details(created, decision)):
+            notice = _stop_notice(created, decision)
+            self.notifier.publish(notice)
+            result.notices.append(notice)
+        result.outcome = TagOutcome.STOPPED
+        return result
+
+
+def _delay(now: datetime, due: datetime) -> int:
+    """SQS delays a message by at most 15 minutes: longer waits take several hops."""
+    return max(0, min(900, int((due - now).total_seconds())))
+
+
+def _details(created: Created, decision: TagDecision) -> dict[str, object]:
+    return {
+        "kind": created.kind.value,
+        "owner": created.owner,
+        "mode": decision.mode.value if decision.mode else None,
+        "added": decision.additions if decision.apply_tags else {},
+        "would_add": {} if decision.apply_tags else decision.additions,
+        "problems": [
+            f"{f.key}: {f.problem}" + (f" ({f.value})" if f.value else "") for f in decision.unresolved
+        ],
+        "environment": decision.environment,
+    }
+
+
+def _project(created: Created, decision: TagDecision) -> str:
+    return decision.additions.get("Project") or created.tags.get("Project", "")
+
+
+def _notice(created: Created, decision: TagDecision, policy: TagPolicy) -> Notice:
+    rules = policy.rules()
+    grace_minutes = policy.grace_period_minutes
+    lines = [
+        f"The SageMaker {created.kind.value} {created.name} was created without the tags the policy asks for."
+    ]
+    if decision.apply_tags:
+        lines.append("sagecost added:")
+        lines += [
+            f"  {key} = {value}   ({decision.sources[key]})" for key, value in decision.additions.items()
+        ]
+    elif decision.additions:
+        lines.append("sagecost would add (report mode, nothing was changed):")
+        lines += [
+            f"  {key} = {value}   ({decision.sources[key]})" for key, value in decision.additions.items()
+        ]
+    if decision.unresolved:
+        lines.append("Still to fix by hand:")
+        lines += [f"  - {finding.sentence(rules[finding.attribute])}" for finding in decision.unresolved]
+        lines.append(
+            f"Fix it with: aws sagemaker add-tags --resource-arn {created.arn} --tags Key=...,Value=..."
+        )
+        if decision.stop:
+            lines.append(f"This job will be stopped in {grace_minutes} minutes unless its tags are fixed.")
+    subject = f"sagecost: {created.kind.value} {created.name} " + (
+        "tagged" if decision.apply_tags else "is missing tags"
+    )
+    return Notice(
+        subject=subject,
+        body="\n".join(lines),
+        attributes={
+            "kind": "tag-policy",
+            "project": _project(created, decision),
+            "owner": created.owner or "",
+            "resource_kind": created.kind.value,
+        },
+    )
+
+
+def _stop_notice(created: Created, decision: TagDecision) -> Notice:
+    problems = "\n".join(f"  - {finding.key}: {finding.problem}" for finding in decision.unresolved)
+    body = (
+        f"sagecost stopped the SageMaker {created.kind.value} {created.name}: its tags still break the "
+        f"policy after the grace period, and it is not production.\n{problems}\n"
+        "Fix the tags and start it again; production jobs are never stopped."
+    )
+    return Notice(
+        subject=f"sagecost: stopped {created.kind.value} {created.name} (tags)",
+        body=body,
+        attributes={
+            "kind": "tag-policy-stop",
+            "project": _project(created, decision),
+            "owner": created.owner or "",
+            "resource_kind": created.kind.value,
+        },
+    )
