@@ -400,6 +400,7 @@ def test_every_dead_letter_queue_alarms_to_the_alerts_topic() -> None:
     dead_letter_queues = _dead_letter_queue_ids()
     assert dead_letter_queues == {
         "UsageDeadLetterQueue",
+        "TagDeadLetterQueue",
         "EventDeliveryDeadLetterQueue",
         "ScheduleDeadLetterQueue",
     }

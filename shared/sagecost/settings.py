@@ -5,15 +5,19 @@ from __future__ import annotations
 import os
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from sagecost.adapters import aws
 from sagecost.adapters.ledger import DynamoLedger
+from sagecost.adapters.notifier import SnsNotifier
 from sagecost.adapters.prices import load_catalog
+from sagecost.adapters.queue import SqsRecheckQueue
 from sagecost.adapters.sagemaker import Boto3SageMaker
 from sagecost.domain.pricing import PriceBook
 from sagecost.models.config import SagecostConfig
+from sagecost.services.tagging import TagEnforcer
 from sagecost.services.usage import UsageMeter
 
 
@@ -23,6 +27,8 @@ class Settings(BaseModel):
     ledger_table_name: str = Field(min_length=1, alias="LEDGER_TABLE_NAME")
     price_catalog: Path | None = Field(default=None, alias="SAGECOST_PRICE_CATALOG")
     config_json: str | None = Field(default=None, alias="SAGECOST_CONFIG_JSON")
+    alerts_topic_arn: str = Field(default="", alias="ALERTS_TOPIC_ARN")
+    tag_queue_url: str = Field(default="", alias="TAG_QUEUE_URL")
 
 
 class SettingsError(RuntimeError):
@@ -43,7 +49,7 @@ def sagecost_config() -> SagecostConfig:
     return SagecostConfig.model_validate_json(raw) if raw else SagecostConfig()
 
 
-_installed: dict[str, UsageMeter] = {}
+_installed: dict[str, Any] = {}
 
 
 def usage_meter() -> UsageMeter:
@@ -55,12 +61,40 @@ def usage_meter() -> UsageMeter:
             prices=PriceBook(load_catalog(settings().price_catalog)),
             config=sagecost_config(),
         )
-    return _installed["meter"]
+    meter: UsageMeter = _installed["meter"]
+    return meter
 
 
-def install(meter: UsageMeter) -> None:
-    """Use this meter instead of building one from the environment (the simulator's fakes)."""
-    _installed["meter"] = meter
+def tag_enforcer() -> TagEnforcer:
+    """The tag enforcer wired to AWS, built once per cold start."""
+    if "enforcer" not in _installed:
+        _installed["enforcer"] = TagEnforcer(
+            ledger=DynamoLedger(aws.dynamodb(), settings().ledger_table_name),
+            sagemaker=Boto3SageMaker(aws.sagemaker()),
+            notifier=SnsNotifier(
+                aws.client("sns"), _required(settings().alerts_topic_arn, "ALERTS_TOPIC_ARN")
+            ),
+            config=sagecost_config(),
+            schedule_recheck=SqsRecheckQueue(
+                aws.client("sqs"), _required(settings().tag_queue_url, "TAG_QUEUE_URL")
+            ),
+        )
+    enforcer: TagEnforcer = _installed["enforcer"]
+    return enforcer
+
+
+def _required(value: str, name: str) -> str:
+    if not value:
+        raise SettingsError(f"the function's environment lacks {name}")
+    return value
+
+
+def install(meter: UsageMeter | None = None, enforcer: TagEnforcer | None = None) -> None:
+    """Use these services instead of building them from the environment (the simulator's fakes, tests)."""
+    if meter is not None:
+        _installed["meter"] = meter
+    if enforcer is not None:
+        _installed["enforcer"] = enforcer
 
 
 def reset() -> None:

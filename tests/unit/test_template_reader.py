@@ -503,8 +503,9 @@ def test_the_real_template_reads() -> None:
     assert {spec.handler for spec in functions(template)} >= {
         "usage_recorder.handler.lambda_handler",
         "usage_sweeper.handler.lambda_handler",
+        "tag_enforcer.handler.lambda_handler",
     }
-    assert [rule.target_queue_ids for rule in event_rules(template)] == [("UsageQueue",)]
+    assert [rule.target_queue_ids for rule in event_rules(template)] == [("UsageQueue",), ("TagQueue",)]
     assert {"UsageQueue", "UsageDeadLetterQueue"} <= set(queue_names(template))
 
 

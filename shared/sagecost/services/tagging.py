@@ -3,17 +3,28 @@ grace period is over. Policy decisions are the domain's; this module reads, tags
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Protocol
+
+from pydantic import ValidationError
 
 from sagecost.adapters.ledger import DynamoLedger
 from sagecost.adapters.notifier import Notice, Notifier
 from sagecost.adapters.sagemaker import SageMakerReader, SageMakerTagger
 from sagecost.domain.tag_policy import TagDecision, creator, evaluate
 from sagecost.models.config import PolicyKind, SagecostConfig, TagPolicy
-from sagecost.models.events import EndpointEvent, NotebookInstanceEvent, SageMakerEvent, TrainingJobEvent
+from sagecost.models.events import (
+    EndpointEvent,
+    InvalidEvent,
+    NotebookInstanceEvent,
+    SageMakerEvent,
+    TrainingJobEvent,
+    parse_event,
+)
 from sagecost.models.tagging import CloudTrailCall, Recheck
 
 CREATION_STATUSES = frozenset({"InProgress", "CREATING", "Pending"})
@@ -120,7 +131,7 @@ def _first_state(event: SageMakerEvent) -> tuple[PolicyKind, str, str | None] | 
     return None
 
 
-class SageMakerForTags(SageMakerReader, SageMakerTagger):
+class SageMakerForTags(SageMakerReader, SageMakerTagger, Protocol):
     """Reads and the two writes, as one adapter."""
 
 
@@ -138,6 +149,11 @@ class TagEnforcer:
         self.notifier = notifier
         self.policy = config.tags
         self.schedule_recheck = schedule_recheck
+
+    def handle(self, message: Created | Recheck | None, now: datetime) -> TagResult:
+        if isinstance(message, Recheck):
+            return self.on_recheck(message, now)
+        return self.on_creation(message, now)
 
     def on_creation(self, created: Created | None, now: datetime) -> TagResult:
         if created is None:
@@ -278,3 +294,28 @@ def _stop_notice(created: Created, decision: TagDecision) -> Notice:
             "resource_kind": created.kind.value,
         },
     )
+
+
+def read_tag_message(body: str) -> Created | Recheck | None:
+    """What a message on the tag queue asks for: a creation to check, or a recheck. None: not a creation.
+
+    Raises InvalidEvent (with a reason) for anything that is not one of those.
+    """
+    try:
+        raw = json.loads(body)
+    except ValueError as error:
+        raise InvalidEvent(f"not JSON: {error}") from None
+    if not isinstance(raw, dict):
+        raise InvalidEvent(f"expected a JSON object, got {type(raw).__name__}")
+    try:
+        if raw.get("sagecost") == "recheck":
+            return Recheck.model_validate(raw)
+        if raw.get("detail-type") == "AWS API Call via CloudTrail":
+            return created_by_call(CloudTrailCall.model_validate(raw.get("detail")))
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in issue['loc']) or 'detail'}: {issue['msg']}"
+            for issue in error.errors()
+        )
+        raise InvalidEvent(f"{raw.get('detail-type') or 'recheck'}: {problems}") from None
+    return created_by_state_change(parse_event(raw))

@@ -1,0 +1,50 @@
+"""tag_enforcer: SageMaker creations (CloudTrail Create* calls, first state changes) checked against the tag
+policy: missing tags added, owners told, non-compliant dev jobs stopped after the grace period.
+
+Each SQS message is one event (or a recheck the enforcer sent itself). A malformed one is rejected with a
+reason and kept in the ledger table; a failing AWS call fails that message alone, for SQS to retry.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from sagecost import clock, settings
+from sagecost.models.events import InvalidEvent
+from sagecost.observability import logger, metrics, tracer
+from sagecost.services.tagging import read_tag_message
+
+processor = BatchProcessor(event_type=EventType.SQS)
+
+
+@tracer.capture_method
+def record_handler(record: SQSRecord) -> None:
+    enforcer = settings.tag_enforcer()
+    try:
+        message = read_tag_message(record.body)
+    except InvalidEvent as rejection:
+        logger.warning("event rejected", extra={"reason": str(rejection), "message_id": record.message_id})
+        metrics.add_metric(name="RejectedEvents", unit=MetricUnit.Count, value=1)
+        enforcer.ledger.reject(record.body, str(rejection), clock.now(), source="tag_enforcer")
+        return
+    result = enforcer.handle(message, clock.now())
+    logger.info(
+        "tag policy applied",
+        extra={"outcome": result.outcome, "arn": result.arn, "notices": len(result.notices)},
+    )
+    metrics.add_metric(name=f"TagPolicy_{result.outcome}", unit=MetricUnit.Count, value=1)
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    return process_partial_response(
+        event=event, record_handler=record_handler, processor=processor, context=context
+    )
