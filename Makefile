@@ -18,7 +18,7 @@ PY312_BIN := $(shell for p in "$$(command -v python3.12 2>/dev/null)" "$$(pyenv 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-$(VENV)/.ready: requirements/dev.txt shared/requirements.txt pyproject.toml
+$(VENV)/.ready: requirements/dev.txt shared/requirements.txt pyproject.toml $(wildcard functions/*/__init__.py)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check --upgrade pip $(QUIET_PIP)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements/dev.txt $(QUIET_PIP)

@@ -75,6 +75,8 @@ class FakeSageMaker:
     known_endpoints: dict[str, _Known] = field(default_factory=dict)
     known_notebooks: dict[str, _Known] = field(default_factory=dict)
     resource_tags: dict[str, dict[str, str]] = field(default_factory=dict)
+    added_tags: dict[str, dict[str, str]] = field(default_factory=dict)
+    stopped: list[tuple[str, str]] = field(default_factory=list)
     calls: Counter[str] = field(default_factory=Counter)
 
     def observe(self, event: dict[str, Any]) -> None:
@@ -224,3 +226,29 @@ class FakeSageMaker:
         known = self.known_notebooks.get(name)
         volume = known.detail.get("VolumeSizeInGB") if known else None
         return int(volume) if volume is not None else None
+
+    # --- SageMakerTagger ---------------------------------------------------------------------------
+
+    def add_tags(self, arn: str, tags: dict[str, str]) -> bool:
+        self.calls["AddTags"] += 1
+        self.resource_tags[arn] = {**self.resource_tags.get(arn, {}), **tags}
+        self.added_tags[arn] = {**self.added_tags.get(arn, {}), **tags}
+        return True
+
+    def stop_job(self, kind: str, name: str) -> bool:
+        self.calls[f"Stop{kind.title().replace('-', '')}"] += 1
+        self.stopped.append((kind, name))
+        return True
+
+    def as_sagemaker_sends(self, event: dict[str, Any]) -> dict[str, Any]:
+        """The event with the tags sagecost added since the resource's creation: SageMaker's later events
+        carry a resource's current tags, the recorded ones cannot know what the enforcer did."""
+        detail = event.get("detail")
+        if not isinstance(detail, dict) or not self.added_tags or "Tags" not in detail:
+            return event
+        resources = event.get("resources") or [""]
+        added = self.added_tags.get(str(resources[0]))
+        if not added:
+            return event
+        current = _tags(detail.get("Tags")) or {}
+        return {**event, "detail": {**detail, "Tags": {**added, **current}}}

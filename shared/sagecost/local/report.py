@@ -59,6 +59,12 @@ def month_summary(ledger: DynamoLedger, month: str, records: list[UsageRecord]) 
     }
 
 
+def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
+    with path.open("w", encoding="utf-8") as file:
+        for row in rows:
+            file.write(json.dumps(row, sort_keys=True, default=str) + "\n")
+
+
 def write_outputs(
     ledger: DynamoLedger, out: Path, rejected: list[dict[str, Any]], unrouted: dict[str, int]
 ) -> dict[str, Any]:

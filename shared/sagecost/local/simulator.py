@@ -28,14 +28,17 @@ from pydantic import TypeAdapter, ValidationError
 
 from sagecost import clock, settings
 from sagecost.adapters.ledger import DynamoLedger
+from sagecost.adapters.notifier import Notice
 from sagecost.domain.periods import hour_floor
 from sagecost.domain.pricing import PriceBook
 from sagecost.local import template as sam
 from sagecost.local.fake_sagemaker import FakeSageMaker
 from sagecost.local.moto_speedups import fast_dynamodb_transactions
-from sagecost.local.report import write_outputs
+from sagecost.local.report import write_jsonl, write_outputs
 from sagecost.models.config import SagecostConfig
 from sagecost.models.prices import PriceCatalog
+from sagecost.models.tagging import Recheck
+from sagecost.services.tagging import TagEnforcer
 from sagecost.services.usage import UsageMeter
 
 TABLE_NAME = "sagecost-ledger"
@@ -44,6 +47,24 @@ DELIVERY_ATTEMPTS = 5
 
 _TIME: TypeAdapter[datetime] = TypeAdapter(datetime)
 Progress = Callable[[int], None]
+
+
+class RecordingNotifier:
+    """SNS as the simulator sees it: every message, with the simulated time it was sent."""
+
+    def __init__(self) -> None:
+        self.sent: list[dict[str, Any]] = []
+        self.clock: Callable[[], datetime] = lambda: datetime.min.replace(tzinfo=UTC)
+
+    def publish(self, notice: Notice) -> None:
+        self.sent.append(
+            {
+                "at": self.clock().isoformat(),
+                "subject": notice.subject,
+                "message": notice.body,
+                "attributes": notice.attributes,
+            }
+        )
 
 
 @dataclass
@@ -111,7 +132,12 @@ def _event_time(raw: dict[str, Any]) -> datetime:
 class Simulator:
     """One simulated deployment: a moto account with the template's table, queues and rules."""
 
-    def __init__(self, template: dict[str, Any], meter_factory: Callable[[DynamoLedger], UsageMeter]) -> None:
+    def __init__(
+        self,
+        template: dict[str, Any],
+        meter_factory: Callable[[DynamoLedger], UsageMeter],
+        enforcer_factory: Callable[[DynamoLedger, Callable[[Recheck, int], None]], TagEnforcer],
+    ) -> None:
         self.template = template
         self.dynamodb = boto3.client("dynamodb", region_name="us-east-1")
         self.sqs = boto3.client("sqs", region_name="us-east-1")
@@ -135,7 +161,9 @@ class Simulator:
             self.rule_taps[rule.logical_id] = (tap, rule.target_queue_ids)
         self.scheduled = [f for f in self.functions.values() if f.schedules]
         self.meter = meter_factory(self.ledger)
-        settings.install(self.meter)
+        self.rechecks: list[tuple[datetime, Recheck]] = []
+        self.enforcer = enforcer_factory(self.ledger, self._schedule_recheck)
+        settings.install(meter=self.meter, enforcer=self.enforcer)
         self.now = datetime.min.replace(tzinfo=UTC)
         self.next_hour: datetime | None = None
         self.sweeps = 0
@@ -147,10 +175,34 @@ class Simulator:
         if self.next_hour is None:
             self.next_hour = hour_floor(moment) + timedelta(hours=1)
         while self.next_hour <= moment:
+            self._deliver_rechecks(self.next_hour)
             self.now = self.next_hour
             self._fire_schedules()
             self.next_hour += timedelta(hours=1)
+        self._deliver_rechecks(moment)
         self.now = max(self.now, moment)
+
+    def _schedule_recheck(self, recheck: Recheck, delay_seconds: int) -> None:
+        """SQS DelaySeconds on the virtual clock: the message becomes visible `delay_seconds` from now."""
+        self.rechecks.append((self.now + timedelta(seconds=delay_seconds), recheck))
+
+    def _deliver_rechecks(self, until: datetime) -> list[tuple[str, str]]:
+        parked: list[tuple[str, str]] = []
+        while due := sorted((r for r in self.rechecks if r[0] <= until), key=lambda r: (r[0], r[1].arn)):
+            moment, recheck = due[0]
+            self.rechecks.remove(due[0])
+            self.now = max(self.now, moment)
+            queue_id = self.tag_queue_id
+            if queue_id:
+                self.sqs.send_message(
+                    QueueUrl=self.queue_urls[queue_id], MessageBody=recheck.model_dump_json()
+                )
+                parked += self.drain(queue_id)
+        return parked
+
+    @property
+    def tag_queue_id(self) -> str | None:
+        return next((q for q, f in self.consumers.items() if f.handler.startswith("tag_enforcer.")), None)
 
     def _fire_schedules(self) -> None:
         for function in self.scheduled:
@@ -298,8 +350,9 @@ def _replay(
         line_of.setdefault(text, number)
         simulator.advance_to(moment)
         last_time = max(last_time or moment, moment)
+        raw = fake.as_sagemaker_sends(raw)
         fake.observe(raw)
-        routed = simulator.route(raw, text)
+        routed = simulator.route(raw, json.dumps(raw) if raw is not read[0] else text)
         if routed is None:
             kind = f"{raw.get('source')}: {raw.get('detail-type')}"
             result.unrouted[kind] = result.unrouted.get(kind, 0) + 1
@@ -336,10 +389,16 @@ def simulate(
     fake = FakeSageMaker()
     prices = PriceBook(catalog)
     config = config or SagecostConfig()
+    notifier = RecordingNotifier()
     with _lambda_environment(log_level), mock_aws(), fast_dynamodb_transactions():
         lines = list(lines)
         fake.learn_creation_tags(lines)
-        simulator = Simulator(template, lambda ledger: UsageMeter(ledger, fake, prices, config))
+        simulator = Simulator(
+            template,
+            lambda ledger: UsageMeter(ledger, fake, prices, config),
+            lambda ledger, rechecks: TagEnforcer(ledger, fake, notifier, config, rechecks),
+        )
+        notifier.clock = lambda: simulator.now
         clock.use(lambda: simulator.now)
         _replay(simulator, fake, lines, result, progress)
         result.sweeps = simulator.sweeps
@@ -347,4 +406,7 @@ def simulate(
         result.summary = write_outputs(
             simulator.ledger, out, [r.as_json() for r in result.rejected], result.unrouted
         )
+        write_jsonl(out / "actions.jsonl", simulator.ledger.actions())
+        write_jsonl(out / "alerts.jsonl", notifier.sent)
+        result.summary["actions"] = len(simulator.ledger.actions())
     return result

@@ -167,7 +167,9 @@ class TagEnforcer:
             self.policy,
             owner=created.owner,
             inherited=inherited,
-            inherited_from=created.parent_arn.rsplit(":", 1)[-1] if created.parent_arn else "its parent",
+            inherited_from=created.parent_arn.rsplit(":", 1)[-1].replace("/", " ")
+            if created.parent_arn
+            else "",
         )
         result = TagResult(TagOutcome.COMPLIANT, created.arn, decision)
         if decision.compliant:

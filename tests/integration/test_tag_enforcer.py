@@ -1,0 +1,350 @@
+"""The tag enforcer on moto: creation events in, tags added, owners told once, production never stopped."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+
+from sagecost import clock, settings
+from sagecost.adapters.ledger import DynamoLedger
+from sagecost.adapters.notifier import SnsNotifier
+from sagecost.adapters.sagemaker import Boto3SageMaker
+from sagecost.domain.pricing import PriceBook
+from sagecost.local import events
+from sagecost.models.config import KeyRule, Mode, PolicyKind, SagecostConfig, TagPolicy
+from sagecost.models.events import parse_event
+from sagecost.models.tagging import Recheck
+from sagecost.services.tagging import TagEnforcer, TagOutcome, read_tag_message
+from sagecost.services.usage import UsageMeter
+from tag_enforcer.handler import lambda_handler as enforce_batch
+
+ACCOUNT, REGION = "123456789012", "us-east-1"
+T0 = datetime(2026, 11, 10, 9, 0, tzinfo=UTC)
+ROLE = f"arn:aws:iam::{ACCOUNT}:role/SageMaker"
+POLICY = TagPolicy(
+    project=KeyRule(key="Project", default="unassigned"),
+    team=KeyRule(key="Team", default="unknown-team"),
+    cost_center=KeyRule(key="CostCenter", default="cc-0000"),
+    environment=KeyRule(key="Environment", allowed=("dev", "prod"), case="lower", default="dev"),
+    modes={
+        PolicyKind.TRAINING_JOB: Mode.TAG,
+        PolicyKind.ENDPOINT: Mode.TAG,
+        PolicyKind.PROCESSING_JOB: Mode.ENFORCE,
+        PolicyKind.NOTEBOOK_INSTANCE: Mode.REPORT,
+    },
+    grace_period_minutes=30,
+)
+
+
+class Rechecks:
+    """The enforcer's delayed messages to itself, kept instead of sent (SQS delays run on wall time)."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[Recheck, int]] = []
+
+    def __call__(self, recheck: Recheck, delay_seconds: int) -> None:
+        self.sent.append((recheck, delay_seconds))
+
+
+class StoppingSageMaker(Boto3SageMaker):
+    """moto implements no Stop*Job: record the stop the way SageMaker would accept it."""
+
+    stopped: list[tuple[str, str]]
+
+    def stop_job(self, kind: str, name: str) -> bool:
+        self.stopped.append((kind, name))
+        return True
+
+
+@pytest.fixture
+def alerts(aws: None) -> Iterator[tuple[str, str]]:
+    sns, sqs = boto3.client("sns"), boto3.client("sqs")
+    topic = sns.create_topic(Name="alerts")["TopicArn"]
+    queue = sqs.create_queue(QueueName="alerts-inbox")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
+    yield topic, queue
+
+
+@pytest.fixture
+def enforcer(ledger: DynamoLedger, alerts: tuple[str, str]) -> Iterator[TagEnforcer]:
+    sagemaker = StoppingSageMaker(boto3.client("sagemaker"))
+    sagemaker.stopped = []
+    service = TagEnforcer(
+        ledger,
+        sagemaker,
+        SnsNotifier(boto3.client("sns"), alerts[0]),
+        SagecostConfig(tags=POLICY),
+        Rechecks(),
+    )
+    settings.install(enforcer=service)
+    clock.use(lambda: T0 + timedelta(minutes=1))
+    yield service
+    clock.use_wall_clock()
+
+
+def notices(alerts: tuple[str, str]) -> list[dict[str, Any]]:
+    messages = boto3.client("sqs").receive_message(QueueUrl=alerts[1], MaxNumberOfMessages=10)
+    return [json.loads(m["Body"]) for m in messages.get("Messages", [])]
+
+
+def sqs_batch(*bodies: str) -> dict[str, Any]:
+    return {
+        "Records": [
+            {
+                "messageId": f"m-{i}",
+                "receiptHandle": f"r-{i}",
+                "body": body,
+                "attributes": {},
+                "messageAttributes": {},
+                "md5OfBody": "",
+                "eventSource": "aws:sqs",
+                "eventSourceARN": f"arn:aws:sqs:{REGION}:{ACCOUNT}:TagQueue",
+                "awsRegion": REGION,
+            }
+            for i, body in enumerate(bodies)
+        ]
+    }
+
+
+def create_training_job(name: str, tags: dict[str, str]) -> str:
+    response = boto3.client("sagemaker").create_training_job(
+        TrainingJobName=name,
+        AlgorithmSpecification={"TrainingImage": "img", "TrainingInputMode": "File"},
+        RoleArn=ROLE,
+        OutputDataConfig={"S3OutputPath": "s3://bucket/out"},
+        ResourceConfig={"InstanceType": "ml.g5.xlarge", "InstanceCount": 2, "VolumeSizeInGB": 10},
+        StoppingCondition={"MaxRuntimeInSeconds": 7200},
+        Tags=[{"Key": k, "Value": v} for k, v in tags.items()],
+    )
+    return str(response["TrainingJobArn"])
+
+
+def create_call(
+    operation: str, arn: str, parameters: dict[str, Any], principal: str = "AROAEXAMPLE:alice"
+) -> str:
+    return json.dumps(
+        events.cloudtrail_create(operation, arn, parameters, at=T0, principal=principal, account=ACCOUNT)
+    )
+
+
+def tags_of(arn: str) -> dict[str, str]:
+    return {t["Key"]: t["Value"] for t in boto3.client("sagemaker").list_tags(ResourceArn=arn)["Tags"]}
+
+
+def test_a_training_job_created_without_project_by_alice_is_tagged_and_its_usage_carries_the_tags(
+    enforcer: TagEnforcer,
+    ledger: DynamoLedger,
+    alerts: tuple[str, str],
+    lambda_context: Any,
+    prices: PriceBook,
+) -> None:
+    # Given alice (an assumed-role session) creates a training job with only a Team tag
+    arn = create_training_job("alice-train", {"Team": "risk"})
+    call = create_call(
+        "CreateTrainingJob",
+        arn,
+        {"trainingJobName": "alice-train", "tags": [{"key": "Team", "value": "risk"}]},
+    )
+    # When the enforcer sees the create call (tag mode)
+    assert enforce_batch(sqs_batch(call), lambda_context)["batchItemFailures"] == []
+
+    # Then the job carries Owner=alice and the policy's default project, and alice heard about it once
+    assert tags_of(arn) == {
+        "Team": "risk",
+        "Project": "unassigned",
+        "CostCenter": "cc-0000",
+        "Environment": "dev",
+        "Owner": "alice",
+    }
+    (notice,) = notices(alerts)
+    assert notice["MessageAttributes"]["owner"]["Value"] == "alice"
+    assert notice["MessageAttributes"]["kind"]["Value"] == "tag-policy"
+    assert "Owner = alice   (the creator's identity)" in notice["Message"]
+    # And the usage recorded at its end (the terminal event carries the job's tags) is attributed to them
+    meter = UsageMeter(ledger, Boto3SageMaker(boto3.client("sagemaker")), prices, SagecostConfig(tags=POLICY))
+    done = events.training_job(
+        "alice-train",
+        "Completed",
+        at=T0 + timedelta(hours=1),
+        instance_type="ml.g5.xlarge",
+        instance_count=2,
+        start=T0,
+        end=T0 + timedelta(hours=1),
+        tags=tags_of(arn),
+        billable_seconds=3600,
+        account=ACCOUNT,
+        volume_gb=None,
+    )
+    (record,) = meter.record(parse_event(done)).records
+    assert (record.tags.owner, record.tags.project, record.tags.team) == ("alice", "unassigned", "risk")
+
+
+def test_the_same_creation_delivered_three_times_tags_once_and_notifies_once(
+    enforcer: TagEnforcer, ledger: DynamoLedger, alerts: tuple[str, str], lambda_context: Any
+) -> None:
+    arn = create_training_job("triple", {})
+    call = create_call("CreateTrainingJob", arn, {"trainingJobName": "triple"})
+    for _ in range(3):
+        assert enforce_batch(sqs_batch(call), lambda_context)["batchItemFailures"] == []
+    assert len(notices(alerts)) == 1
+    assert [a["action"] for a in ledger.actions()] == ["tagged"]
+    assert tags_of(arn)["Owner"] == "alice"
+
+
+def test_training_jobs_of_a_tagged_tuning_job_inherit_its_tags(
+    enforcer: TagEnforcer, alerts: tuple[str, str]
+) -> None:
+    tuning_arn = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:hyper-parameter-tuning-job/hpo-1"
+    child_arn = create_training_job("hpo-1-001-abc", {})
+    parent_tags = {
+        "Project": "recommendations",
+        "Team": "growth",
+        "CostCenter": "cc-2002",
+        "Environment": "dev",
+    }
+
+    class TuningJobTags(StoppingSageMaker):
+        def tags(self, arn: str) -> dict[str, str] | None:
+            return parent_tags if arn == tuning_arn else super().tags(arn)
+
+    sagemaker = TuningJobTags(boto3.client("sagemaker"))
+    sagemaker.stopped = []
+    enforcer.sagemaker = sagemaker  # moto's ListTags cannot read a tuning job's tags
+    started = events.training_job(
+        "hpo-1-001-abc",
+        "InProgress",
+        at=T0,
+        instance_type="ml.g5.xlarge",
+        tags={},
+        tuning_job_arn=tuning_arn,
+        account=ACCOUNT,
+    )
+    result = enforcer.handle(read_tag_message(json.dumps(started)), T0)
+    assert result.outcome is TagOutcome.TAGGED
+    assert tags_of(child_arn) == {**parent_tags}  # no owner: a state change names nobody
+    assert (
+        result.decision is not None
+        and result.decision.sources["Project"] == "inherited from hyper-parameter-tuning-job hpo-1"
+    )
+
+
+def test_an_endpoint_inherits_its_config_tags(enforcer: TagEnforcer, alerts: tuple[str, str]) -> None:
+    client = boto3.client("sagemaker")
+    client.create_model(ModelName="m", PrimaryContainer={"Image": "img"}, ExecutionRoleArn=ROLE)
+    client.create_endpoint_config(
+        EndpointConfigName="cfg",
+        Tags=[{"Key": "Project", "Value": "fraud"}, {"Key": "Team", "Value": "risk"}],
+        ProductionVariants=[
+            {"VariantName": "v", "ModelName": "m", "InitialInstanceCount": 1, "InstanceType": "ml.m5.xlarge"}
+        ],
+    )
+    arn = client.create_endpoint(EndpointName="ep", EndpointConfigName="cfg")["EndpointArn"]
+    call = create_call("CreateEndpoint", arn, {"endpointName": "ep", "endpointConfigName": "cfg"}, "AROA:bob")
+    result = enforcer.handle(read_tag_message(call), T0)
+    assert result.outcome is TagOutcome.TAGGED
+    assert (
+        tags_of(arn)["Project"] == "fraud"
+        and tags_of(arn)["Team"] == "risk"
+        and tags_of(arn)["Owner"] == "bob"
+    )
+
+
+def test_report_mode_records_and_notifies_but_changes_nothing(
+    enforcer: TagEnforcer, ledger: DynamoLedger, alerts: tuple[str, str]
+) -> None:
+    client = boto3.client("sagemaker")
+    arn = client.create_notebook_instance(
+        NotebookInstanceName="nb", InstanceType="ml.t3.medium", RoleArn=ROLE
+    )["NotebookInstanceArn"]
+    call = create_call("CreateNotebookInstance", arn, {"notebookInstanceName": "nb"})
+    result = enforcer.handle(read_tag_message(call), T0)
+    assert result.outcome is TagOutcome.REPORTED
+    assert tags_of(arn) == {}
+    (action,) = ledger.actions()
+    assert action["action"] == "reported" and action["would_add"]["Owner"] == "alice"
+    (notice,) = notices(alerts)
+    assert "would add (report mode, nothing was changed)" in notice["Message"]
+
+
+def test_enforce_stops_a_non_compliant_dev_job_after_the_grace_period_and_never_production(
+    enforcer: TagEnforcer, ledger: DynamoLedger, alerts: tuple[str, str]
+) -> None:
+    client = boto3.client("sagemaker")
+    arns = {}
+    for name, environment in (("dev-prep", "dev"), ("prod-prep", "prod")):
+        arns[name] = client.create_processing_job(
+            ProcessingJobName=name,
+            RoleArn=ROLE,
+            AppSpecification={"ImageUri": "img"},
+            ProcessingResources={
+                "ClusterConfig": {"InstanceCount": 1, "InstanceType": "ml.m5.xlarge", "VolumeSizeInGB": 5}
+            },
+            Tags=[{"Key": "Environment", "Value": environment}, {"Key": "Team", "Value": "nobody-knows"}],
+        )["ProcessingJobArn"]
+    team = POLICY.model_copy(update={"team": KeyRule(key="Team", allowed=("risk", "growth"))})
+    enforcer.policy = team
+    rechecks: list[Recheck] = []
+    for name, arn in arns.items():
+        call = create_call(
+            "CreateProcessingJob",
+            arn,
+            {
+                "processingJobName": name,
+                "tags": [
+                    {"key": "Environment", "value": "dev" if name == "dev-prep" else "prod"},
+                    {"key": "Team", "value": "nobody-knows"},
+                ],
+            },
+        )
+        enforcer.handle(read_tag_message(call), T0)
+    scheduled = enforcer.schedule_recheck.sent  # type: ignore[attr-defined]
+    assert [(r.arn, delay) for r, delay in scheduled] == [(arns["dev-prep"], 900)]  # 15 min hops
+    rechecks = [r for r, _ in scheduled]
+    # Too early: wait on. After the grace period: stopped, recorded, its owner told
+    assert enforcer.handle(rechecks[0], T0 + timedelta(minutes=20)).outcome is TagOutcome.RECHECK_SCHEDULED
+    result = enforcer.handle(rechecks[0], T0 + timedelta(minutes=31))
+    assert result.outcome is TagOutcome.STOPPED
+    assert enforcer.sagemaker.stopped == [("processing-job", "dev-prep")]  # type: ignore[attr-defined]
+    assert "stopped" in [a["action"] for a in ledger.actions()]
+    # And a production job is never stopped, whatever its tags
+    prod = Recheck(arn=arns["prod-prep"], kind=PolicyKind.PROCESSING_JOB, due=T0)
+    assert enforcer.handle(prod, T0 + timedelta(hours=1)).outcome is TagOutcome.COMPLIANT
+
+
+def test_a_resource_deleted_before_the_enforcer_reaches_it_is_noted_not_crashed_on(
+    enforcer: TagEnforcer, ledger: DynamoLedger, alerts: tuple[str, str]
+) -> None:
+    class Deleted(StoppingSageMaker):
+        def add_tags(self, arn: str, tags: dict[str, str]) -> bool:
+            return False  # what Boto3SageMaker.add_tags says when SageMaker answers "not found"
+
+    enforcer.sagemaker = Deleted(boto3.client("sagemaker"))
+    arn = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:training-job/short-lived"
+    result = enforcer.handle(read_tag_message(create_call("CreateTrainingJob", arn, {})), T0)
+    assert result.outcome is TagOutcome.GONE
+    assert ledger.actions() == [] and notices(alerts) == []
+
+
+def test_a_throttled_add_tags_fails_the_message_alone_for_sqs_to_retry(
+    enforcer: TagEnforcer, alerts: tuple[str, str], lambda_context: Any
+) -> None:
+    class Throttled(StoppingSageMaker):
+        def add_tags(self, arn: str, tags: dict[str, str]) -> bool:
+            raise ClientError(
+                {"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"}}, "AddTags"
+            )
+
+    enforcer.sagemaker = Throttled(boto3.client("sagemaker"))
+    arn = create_training_job("busy", {})
+    response = enforce_batch(sqs_batch(create_call("CreateTrainingJob", arn, {}), "{broken"), lambda_context)
+    assert response["batchItemFailures"] == [{"itemIdentifier": "m-0"}]  # retried; the garbage is rejected
+    assert notices(alerts) == []
