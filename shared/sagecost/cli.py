@@ -74,7 +74,9 @@ def _summary_table(summary: dict[str, Any]) -> None:
         )
 
 
-def _run_simulation(lines: list[str], out: Path, args: argparse.Namespace) -> int:
+def _run_simulation(
+    lines: list[str], out: Path, args: argparse.Namespace, default_config: SagecostConfig | None = None
+) -> int:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn  # noqa: PLC0415
 
     from sagecost.local.simulator import simulate  # noqa: PLC0415 - moto is imported only when simulating
@@ -83,7 +85,7 @@ def _run_simulation(lines: list[str], out: Path, args: argparse.Namespace) -> in
         catalog = load_catalog(args.prices)
     except CatalogError as error:
         raise SystemExit(f"sagecost: {error}") from None
-    config = _load_config(args.config)
+    config = _load_config(args.config) if args.config or default_config is None else default_config
     started = time.perf_counter()
     with Progress(
         TextColumn("replaying events"),
@@ -122,7 +124,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from sagecost.local.scenario import demo_events, messy_lines  # noqa: PLC0415
+    from sagecost.local.scenario import DEMO_CONFIG, demo_events, messy_lines  # noqa: PLC0415
 
     lines = messy_lines(demo_events(args.seed), args.seed)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -131,7 +133,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         f"demo: a month of SageMaker activity for 5 projects in 3 teams and a shared platform, "
         f"{len(lines)} lines in {args.out / 'events.jsonl'}"
     )
-    return _run_simulation(lines, args.out, args)
+    return _run_simulation(lines, args.out, args, default_config=DEMO_CONFIG)
 
 
 def cmd_prices_refresh(args: argparse.Namespace) -> int:

@@ -196,7 +196,7 @@ def test_the_same_creation_delivered_three_times_tags_once_and_notifies_once(
     for _ in range(3):
         assert enforce_batch(sqs_batch(call), lambda_context)["batchItemFailures"] == []
     assert len(notices(alerts)) == 1
-    assert [a["action"] for a in ledger.actions()] == ["tagged"]
+    assert [(a["action"], a["outcome"]) for a in ledger.actions()] == [("creation", "tagged")]
     assert tags_of(arn)["Owner"] == "alice"
 
 
@@ -270,7 +270,7 @@ def test_report_mode_records_and_notifies_but_changes_nothing(
     assert result.outcome is TagOutcome.REPORTED
     assert tags_of(arn) == {}
     (action,) = ledger.actions()
-    assert action["action"] == "reported" and action["would_add"]["Owner"] == "alice"
+    assert action["outcome"] == "reported" and action["would_add"]["Owner"] == "alice"
     (notice,) = notices(alerts)
     assert "would add (report mode, nothing was changed)" in notice["Message"]
 

@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sagecost.local import events
+from sagecost.models.config import KeyRule, Mode, PolicyKind, SagecostConfig, TagPolicy
 
 MONTH_START = datetime(2026, 10, 1, tzinfo=UTC)
 MONTH_END = datetime(2026, 11, 1, tzinfo=UTC)
@@ -311,6 +312,82 @@ def _endpoints() -> list[dict[str, Any]]:
     return feed
 
 
+def _tuning_job(project: Project, start: datetime) -> list[dict[str, Any]]:
+    """A tagged tuning job whose children are launched without tags: they inherit the tuning job's."""
+    tuning_arn = events.arn("hyper-parameter-tuning-job", f"{project.owner}-hpo-01")
+    feed = [
+        events.cloudtrail_create(
+            "CreateHyperParameterTuningJob",
+            tuning_arn,
+            {
+                "hyperParameterTuningJobName": f"{project.owner}-hpo-01",
+                "tags": [{"key": k, "value": v} for k, v in project.tags().items()],
+            },
+            at=start - timedelta(minutes=5),
+            principal=f"AROAEXAMPLE:{project.owner}",
+        )
+    ]
+    for child in range(4):
+        name, begins = f"{project.owner}-hpo-01-{child:03d}-abc", start + timedelta(hours=child)
+        common: dict[str, Any] = {"instance_type": "ml.g4dn.xlarge", "tags": {}, "tuning_job_arn": tuning_arn}
+        feed.append(events.training_job(name, "InProgress", at=begins - timedelta(minutes=2), **common))
+        feed.append(
+            events.training_job(
+                name,
+                "Completed",
+                at=begins + timedelta(minutes=50),
+                start=begins,
+                end=begins + timedelta(minutes=45),
+                **common,
+            )
+        )
+    return feed
+
+
+def _untagged_experiment(start: datetime) -> list[dict[str, Any]]:
+    """A quick GPU experiment someone started with no tags at all: the tag enforcer names its owner."""
+    name = "quick-experiment"
+    arn = events.arn("training-job", name)
+    common: dict[str, Any] = {"instance_type": "ml.g5.xlarge", "instance_count": 2, "tags": {}}
+    return [
+        events.cloudtrail_create(
+            "CreateTrainingJob",
+            arn,
+            {"trainingJobName": name},
+            at=start - timedelta(minutes=3),
+            principal="AROAEXAMPLE:erin",
+        ),
+        events.training_job(name, "InProgress", at=start - timedelta(minutes=2), **common),
+        events.training_job(
+            name,
+            "Completed",
+            at=start + timedelta(hours=1),
+            start=start,
+            end=start + timedelta(hours=1),
+            billable_seconds=3600,
+            **common,
+        ),
+    ]
+
+
+DEMO_CONFIG = SagecostConfig(
+    tags=TagPolicy(
+        project=KeyRule(key="Project", default="unassigned"),
+        cost_center=KeyRule(key="CostCenter", aliases=("cost-centre",), default="cc-0000"),
+        environment=KeyRule(
+            key="Environment", allowed=("dev", "test", "staging", "prod"), case="lower", default="dev"
+        ),
+        modes={
+            PolicyKind.TRAINING_JOB: Mode.TAG,
+            PolicyKind.TUNING_JOB: Mode.TAG,
+            PolicyKind.PROCESSING_JOB: Mode.TAG,
+            PolicyKind.ENDPOINT: Mode.TAG,
+        },
+    )
+)
+"""The demo's policy: tag jobs and endpoints, report the rest (notebooks, models, configs)."""
+
+
 def demo_events(seed: int = 7) -> list[dict[str, Any]]:
     """Every event of the demo month, in the order they happened."""
     rng = random.Random(seed)  # noqa: S311 - a reproducible scenario, not cryptography
@@ -323,22 +400,7 @@ def demo_events(seed: int = 7) -> list[dict[str, Any]]:
         for index in range(rng.randint(1, 3)):
             feed += _transform(rng, project, index, MONTH_START + timedelta(days=rng.uniform(0, 30)))
     # a tuning job's children, a heterogeneous cluster, an unpriceable type, an untagged job
-    recs = PROJECTS[2]
-    tuning_arn = events.arn("hyper-parameter-tuning-job", "recs-hpo-01")
-    for child in range(4):
-        start = MONTH_START + timedelta(days=9, hours=child)
-        feed.append(
-            events.training_job(
-                f"recs-hpo-01-{child:03d}-abc",
-                "Completed",
-                at=start + timedelta(minutes=50),
-                instance_type="ml.g4dn.xlarge",
-                start=start,
-                end=start + timedelta(minutes=45),
-                tags=recs.tags(),
-                tuning_job_arn=tuning_arn,
-            )
-        )
+    feed += _tuning_job(PROJECTS[2], MONTH_START + timedelta(days=9))
     start = MONTH_START + timedelta(days=14, hours=3)
     feed.append(
         events.training_job(
@@ -366,20 +428,7 @@ def demo_events(seed: int = 7) -> list[dict[str, Any]]:
             billable_seconds=10800,
         )
     )
-    start = MONTH_START + timedelta(days=21, hours=15)
-    feed.append(
-        events.training_job(
-            "quick-experiment",
-            "Completed",
-            at=start + timedelta(hours=1),
-            instance_type="ml.g5.xlarge",
-            instance_count=2,
-            start=start,
-            end=start + timedelta(hours=1),
-            tags={},
-            billable_seconds=3600,
-        )
-    )
+    feed += _untagged_experiment(MONTH_START + timedelta(days=21, hours=15))
     for index, project in enumerate(PROJECTS):
         feed += _notebook_days(rng, project, left_on_weekend=index == 1)
     feed += _endpoints()

@@ -177,8 +177,9 @@ class TagEnforcer:
         if decision.apply_tags and not self.sagemaker.add_tags(created.arn, decision.additions):
             result.outcome = TagOutcome.GONE  # deleted before the enforcer reached it: nothing to tag
             return result
-        action = "tagged" if decision.apply_tags else "reported"
-        first = self.ledger.record_action(created.arn, action, created.at, _details(created, decision))
+        # one creation-time action per resource, whichever of its creation events gets here first
+        details = {**_details(created, decision), "outcome": "tagged" if decision.apply_tags else "reported"}
+        first = self.ledger.record_action(created.arn, "creation", created.at, details)
         if not first:
             result.outcome = TagOutcome.ALREADY_HANDLED
             return result
