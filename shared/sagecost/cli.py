@@ -66,6 +66,11 @@ def _summary_table(summary: dict[str, Any]) -> None:
         console.print(table)
         teams = ", ".join(f"{t} {float(c):,.2f}" for t, c in figures["by_team"].items())
         console.print(f"  by team: {teams}")
+        policy = figures["tag_policy"]
+        console.print(
+            f"  tag policy: {float(policy['project_added_to_cost']):,.2f} USD attributed by tags it added; "
+            f"untagged share {policy['untagged_share_before']} before, {policy['untagged_share_after']} after"
+        )
         unpriced = figures["unpriced"]
         console.print(
             f"  untagged: {float(figures['untagged_cost']['project']):,.2f} USD without a project "
@@ -111,7 +116,19 @@ def _run_simulation(
         f"{result.unrouted}, {result.sweeps} hourly sweeps; {result.summary['records']} usage records; "
         f"SageMaker reads {result.sagemaker_reads}; {elapsed:.1f} s"
     )
-    print(f"wrote {out / 'ledger.jsonl'}, {out / 'rejected.jsonl'}, {out / 'summary.json'}")
+    for action in result.actions:
+        added = action.get("added") or action.get("would_add") or {}
+        problems = "; still to fix: " + ", ".join(action["problems"]) if action.get("problems") else ""
+        what = ", ".join(f"{k}={v}" for k, v in sorted(added.items()))
+        print(
+            f"  {action['at'][:16]} {action.get('outcome', action['action'])} "
+            f"{action['resource_arn'].rsplit(':', 1)[-1]}: {what}{problems}"
+        )
+    print(f"{len(result.actions)} tag policy actions, {len(result.alerts)} notifications")
+    print(
+        f"wrote {out / 'ledger.jsonl'}, {out / 'rejected.jsonl'}, {out / 'summary.json'}, "
+        f"{out / 'actions.jsonl'}, {out / 'alerts.jsonl'}"
+    )
     return 0
 
 

@@ -75,6 +75,7 @@ def tag_enforcer() -> TagEnforcer:
                 aws.client("sns"), _required(settings().alerts_topic_arn, "ALERTS_TOPIC_ARN")
             ),
             config=sagecost_config(),
+            on_tagged=usage_meter().reattribute,
             schedule_recheck=SqsRecheckQueue(
                 aws.client("sqs"), _required(settings().tag_queue_url, "TAG_QUEUE_URL")
             ),

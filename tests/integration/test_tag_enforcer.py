@@ -348,3 +348,38 @@ def test_a_throttled_add_tags_fails_the_message_alone_for_sqs_to_retry(
     response = enforce_batch(sqs_batch(create_call("CreateTrainingJob", arn, {}), "{broken"), lambda_context)
     assert response["batchItemFailures"] == [{"itemIdentifier": "m-0"}]  # retried; the garbage is rejected
     assert notices(alerts) == []
+
+
+def test_usage_metered_before_the_tags_were_added_moves_to_them(
+    enforcer: TagEnforcer, ledger: DynamoLedger, prices: PriceBook
+) -> None:
+    # Given a short job whose end was delivered (and metered, untagged) before its creation call
+    meter = UsageMeter(ledger, Boto3SageMaker(boto3.client("sagemaker")), prices, SagecostConfig(tags=POLICY))
+    enforcer.on_tagged = meter.reattribute
+    arn = create_training_job("early-end", {"Team": "risk"})
+    done = events.training_job(
+        "early-end",
+        "Completed",
+        at=T0 + timedelta(minutes=9),
+        instance_type="ml.g5.xlarge",
+        start=T0,
+        end=T0 + timedelta(minutes=6),
+        tags={"Team": "risk"},
+        billable_seconds=360,
+        account=ACCOUNT,
+        volume_gb=None,
+    )
+    (before,) = meter.record(parse_event(done)).records
+    assert before.tags.project is None
+    # When the enforcer tags it
+    enforcer.handle(
+        read_tag_message(create_call("CreateTrainingJob", arn, {"trainingJobName": "early-end"})), T0
+    )
+
+    # Then the record and the month aggregates carry the added tags; nothing stays untagged
+    (after,) = ledger.records("2026-11")
+    assert (after.tags.project, after.tags.owner, after.tags.team) == ("unassigned", "alice", "risk")
+    by_project = {
+        a.value: (a.cost, a.records) for a in ledger.aggregates("2026-11") if a.dimension == "project"
+    }
+    assert by_project == {"unassigned": (after.cost, 1), "(untagged)": (0, 0)}

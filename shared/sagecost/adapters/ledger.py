@@ -171,6 +171,35 @@ class DynamoLedger:
             raise
         return True
 
+    def resource_records(self, arn: str) -> list[UsageRecord]:
+        """Every usage record of one resource (one Query on its partition)."""
+        paginator = self.client.get_paginator("query")
+        return [
+            record_from_item(item)
+            for page in paginator.paginate(
+                TableName=self.table,
+                KeyConditionExpression="pk = :pk AND begins_with(sk, :usage)",
+                ExpressionAttributeValues={":pk": {"S": resource_pk(arn)}, ":usage": {"S": "USAGE#"}},
+            )
+            for item in page["Items"]
+        ]
+
+    def replace_records(self, records: Sequence[UsageRecord], deltas: Sequence[AggregateDelta]) -> None:
+        """Rewrite existing records (same ids) and move the aggregates by `deltas`, in one transaction."""
+        actions: list[dict[str, Any]] = [
+            {
+                "Put": {
+                    "TableName": self.table,
+                    "Item": record_item(r),
+                    "ConditionExpression": "attribute_exists(pk)",
+                }
+            }
+            for r in records
+        ]
+        actions += [{"Update": aggregate_update(self.table, d)} for d in deltas]
+        for start in range(0, len(actions), TRANSACTION_LIMIT):
+            self.client.transact_write_items(TransactItems=actions[start : start + TRANSACTION_LIMIT])  # type: ignore[arg-type]
+
     # --- timelines of endpoints and notebooks -------------------------------------------------
 
     def load_timeline(

@@ -19,8 +19,18 @@ _DIMENSION_KEYS = {
 }
 
 
-def month_summary(ledger: DynamoLedger, month: str, records: list[UsageRecord]) -> dict[str, Any]:
-    """Cost per project, team and cost center from the month aggregates; unpriced and untagged spelled out."""
+def _share(part: Decimal, whole: Decimal) -> str:
+    return f"{cents(Decimal(100) * part / whole)} %" if whole else "0 %"
+
+
+def month_summary(
+    ledger: DynamoLedger, month: str, records: list[UsageRecord], projects_added: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """Cost per project, team and cost center from the month aggregates; unpriced and untagged spelled out.
+
+    `projects_added` (resource ARN -> the project value the tag enforcer added) says which spend would
+    have had no project without the tag policy: the untagged share before and after it.
+    """
     aggregates = ledger.aggregates(month)
     summary: dict[str, Any] = {key: {} for key in _DIMENSION_KEYS.values()}
     total = ledger.month_total(month, aggregates)
@@ -43,13 +53,21 @@ def month_summary(ledger: DynamoLedger, month: str, records: list[UsageRecord]) 
         for dimension in _DIMENSION_KEYS
     }
     metered = total.cost
+    added = projects_added or {}
+    attributed_by_policy = sum(
+        (r.cost for r in records if r.cost is not None and added.get(r.resource_arn) == r.tags.project),
+        Decimal(0),
+    )
     return {
         "metered_cost": str(cents(metered)),
         "records": total.records,
         "untagged_cost": untagged,
-        "untagged_share_of_project": str(cents(Decimal(100) * Decimal(untagged["project"]) / metered)) + " %"
-        if metered
-        else "0 %",
+        "untagged_share_of_project": _share(Decimal(untagged["project"]), metered),
+        "tag_policy": {
+            "project_added_to_cost": str(cents(attributed_by_policy)),
+            "untagged_share_before": _share(Decimal(untagged["project"]) + attributed_by_policy, metered),
+            "untagged_share_after": _share(Decimal(untagged["project"]), metered),
+        },
         "unpriced": {
             "records": total.unpriced_records,
             "instance_hours": str(micro(total.unpriced_instance_hours)),
@@ -66,7 +84,11 @@ def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
 
 
 def write_outputs(
-    ledger: DynamoLedger, out: Path, rejected: list[dict[str, Any]], unrouted: dict[str, int]
+    ledger: DynamoLedger,
+    out: Path,
+    rejected: list[dict[str, Any]],
+    unrouted: dict[str, int],
+    projects_added: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """Write the ledger, the rejections and the summary (the same inputs always give the same files)."""
     out.mkdir(parents=True, exist_ok=True)
@@ -85,7 +107,9 @@ def write_outputs(
         "records": len(records),
         "rejected": len(rejected),
         "unrouted_events": dict(sorted(unrouted.items())),
-        "months": {month: month_summary(ledger, month, by_month[month]) for month in sorted(by_month)},
+        "months": {
+            month: month_summary(ledger, month, by_month[month], projects_added) for month in sorted(by_month)
+        },
     }
     (out / "summary.json").write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     return summary

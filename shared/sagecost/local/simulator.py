@@ -88,6 +88,8 @@ class SimulationResult:
     """Events no rule in template.yaml routes (EventBridge would never deliver them), by detail-type."""
     summary: dict[str, Any] = field(default_factory=dict)
     sagemaker_reads: dict[str, int] = field(default_factory=dict)
+    actions: list[dict[str, Any]] = field(default_factory=list)
+    alerts: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _lambda_context(function: sam.FunctionSpec) -> Any:
@@ -396,17 +398,32 @@ def simulate(
         simulator = Simulator(
             template,
             lambda ledger: UsageMeter(ledger, fake, prices, config),
-            lambda ledger, rechecks: TagEnforcer(ledger, fake, notifier, config, rechecks),
+            lambda ledger, rechecks: TagEnforcer(
+                ledger,
+                fake,
+                notifier,
+                config,
+                rechecks,
+                on_tagged=UsageMeter(ledger, fake, prices, config).reattribute,
+            ),
         )
         notifier.clock = lambda: simulator.now
         clock.use(lambda: simulator.now)
         _replay(simulator, fake, lines, result, progress)
         result.sweeps = simulator.sweeps
         result.sagemaker_reads = dict(sorted(fake.calls.items()))
+        actions = simulator.ledger.actions()
+        project_key = config.tags.project.key
+        projects_added = {
+            str(a["resource_arn"]): str(a["added"][project_key])
+            for a in actions
+            if project_key in (a.get("added") or {})
+        }
         result.summary = write_outputs(
-            simulator.ledger, out, [r.as_json() for r in result.rejected], result.unrouted
+            simulator.ledger, out, [r.as_json() for r in result.rejected], result.unrouted, projects_added
         )
-        write_jsonl(out / "actions.jsonl", simulator.ledger.actions())
+        write_jsonl(out / "actions.jsonl", actions)
         write_jsonl(out / "alerts.jsonl", notifier.sent)
-        result.summary["actions"] = len(simulator.ledger.actions())
+        result.actions = actions
+        result.alerts = notifier.sent
     return result

@@ -143,7 +143,9 @@ class TagEnforcer:
         notifier: Notifier,
         config: SagecostConfig,
         schedule_recheck: Callable[[Recheck, int], None],
+        on_tagged: Callable[[str, dict[str, str], datetime], object] | None = None,
     ) -> None:
+        self.on_tagged = on_tagged
         self.ledger = ledger
         self.sagemaker = sagemaker
         self.notifier = notifier
@@ -177,6 +179,9 @@ class TagEnforcer:
         if decision.apply_tags and not self.sagemaker.add_tags(created.arn, decision.additions):
             result.outcome = TagOutcome.GONE  # deleted before the enforcer reached it: nothing to tag
             return result
+        if decision.apply_tags and self.on_tagged is not None:
+            # usage already metered (a short job's end can arrive before its start) moves to the new tags
+            self.on_tagged(created.arn, decision.additions, created.at)
         # one creation-time action per resource, whichever of its creation events gets here first
         details = {**_details(created, decision), "outcome": "tagged" if decision.apply_tags else "reported"}
         first = self.ledger.record_action(created.arn, "creation", created.at, details)

@@ -10,7 +10,7 @@ from enum import StrEnum
 
 from sagecost.adapters.ledger import TRANSACTION_LIMIT, ConcurrentUpdate, DynamoLedger
 from sagecost.adapters.sagemaker import EndpointSummary, SageMakerReader, config_snapshot, instance_lines
-from sagecost.domain.aggregates import aggregate_deltas
+from sagecost.domain.aggregates import aggregate_deltas, summarise
 from sagecost.domain.metering import (
     TERMINAL_JOB_STATUSES,
     InstanceLine,
@@ -305,6 +305,47 @@ class UsageMeter:
             event_id=event.id,
         )
         return self._advance(timeline, [transition], at, None)
+
+    # --- tags that arrive after the usage --------------------------------------------------------
+
+    def reattribute(self, arn: str, added: dict[str, str], at: datetime) -> MeteringResult:
+        """Tags were added to a resource (by the tag enforcer) after some of its usage was recorded: that
+        usage moves to them. Added tags fill what a record lacked; they never overwrite a value."""
+        timeline, _ = self.ledger.load_timeline(arn)
+        if timeline is not None:
+            retagged = _with_tags(timeline, {**timeline.tags, **added}, max(at, timeline.tags_at or at))
+            return self._with_retries(
+                lambda _: self._advance(retagged, [], timeline.metered_until or at, None)
+            )
+        extra = snapshot(added, self.config.tag_keys)
+        old = self.ledger.resource_records(arn)
+        fills = [
+            (
+                record,
+                record.model_copy(
+                    update={
+                        "tags": record.tags.model_copy(
+                            update={
+                                name: value
+                                for name, value in extra.model_dump().items()
+                                if value and getattr(record.tags, name) is None
+                            }
+                        )
+                    }
+                ),
+            )
+            for record in old
+        ]
+        changed = [(before, after) for before, after in fills if after.tags != before.tags]
+        if not changed:
+            return MeteringResult(Outcome.NOTHING_TO_METER, "no recorded usage to move")
+        deltas = aggregate_deltas(
+            [after for _, after in changed], [summarise(before) for before, _ in changed]
+        )
+        self.ledger.replace_records([after for _, after in changed], deltas)
+        return MeteringResult(
+            Outcome.RECORDED, "usage re-attributed", records=[after for _, after in changed]
+        )
 
     # --- writing a timeline change ---------------------------------------------------------------
 
