@@ -26,6 +26,7 @@ from bench import (
     SweepResult,
     format_operations,
 )
+from bench.tag_sweep import section_tag_sweep
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]], align: str) -> str:
@@ -382,7 +383,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--section",
         type=int,
         action="append",
-        choices=range(1, 6),
+        choices=range(1, 7),
         help="run only this section (repeatable); default: all",
     )
     args = parser.parse_args(argv)
@@ -397,6 +398,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         ),
         4: lambda: section_imports(2 if quick else 5),
         5: lambda: section_demo(60 if quick else None),
+        6: lambda: section_tag_sweep(20 if quick else 1000),
     }
     started = time.perf_counter()
     print(

@@ -153,6 +153,86 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return _run_simulation(lines, args.out, args, default_config=DEMO_CONFIG)
 
 
+def _tag_sweep(
+    args: argparse.Namespace, *, apply: bool
+) -> tuple[Any, dict[str, dict[str, str]], SagecostConfig]:
+    from datetime import timedelta  # noqa: PLC0415
+
+    from sagecost.adapters import aws  # noqa: PLC0415
+    from sagecost.adapters.sagemaker import Boto3SageMaker  # noqa: PLC0415
+    from sagecost.adapters.tagging_api import ResourceTags  # noqa: PLC0415
+    from sagecost.services.tag_sweep import sweep_tags  # noqa: PLC0415
+
+    config = _load_config(args.config)
+    sagemaker = Boto3SageMaker(aws.sagemaker())
+    since = datetime.now(UTC) - timedelta(days=args.since_days)
+    tags_by_arn = ResourceTags(aws.client("resourcegroupstaggingapi")).sagemaker_tags()
+    report = sweep_tags(
+        sagemaker.governed_resources(since),
+        tags_by_arn,
+        config.tags,
+        add_tags=sagemaker.add_tags if apply else None,
+    )
+    return report, tags_by_arn, config
+
+
+def cmd_tags_sweep(args: argparse.Namespace) -> int:
+    report, _, _ = _tag_sweep(args, apply=args.apply)
+    fixes = f"{report.fixed} fixed" if args.apply else f"{report.would_fix} would be fixed (run with --apply)"
+    print(
+        f"{report.resources} resources {dict(sorted(report.by_kind.items()))}: {report.compliant} compliant, "
+        f"{fixes}, {report.unresolved} need a person (no default or an invalid value), {report.gone} gone"
+    )
+    return 0
+
+
+def cmd_tags_report(args: argparse.Namespace) -> int:
+    from collections import Counter  # noqa: PLC0415
+
+    from sagecost.domain.tags import snapshot  # noqa: PLC0415
+    from sagecost.models.ledger import UNTAGGED  # noqa: PLC0415
+
+    report, tags_by_arn, config = _tag_sweep(args, apply=False)
+    groups: dict[str, Counter[tuple[str, bool]]] = {
+        "resource kind": Counter(),
+        "project": Counter(),
+        "team": Counter(),
+    }
+    for arn, decision in report.decisions:
+        attribution = snapshot(tags_by_arn.get(arn), config.tag_keys)
+        groups["resource kind"][(decision.kind.value, decision.compliant)] += 1
+        groups["project"][(attribution.project or UNTAGGED, decision.compliant)] += 1
+        groups["team"][(attribution.team or UNTAGGED, decision.compliant)] += 1
+    for label, counter in groups.items():
+        print(f"compliance by {label} (resources):")
+        for name in sorted({key for key, _ in counter}):
+            ok, bad = counter[(name, True)], counter[(name, False)]
+            print(f"  {name:28s} {ok:6d} compliant {bad:6d} not   {100 * ok / max(ok + bad, 1):5.1f} %")
+    if args.table:
+        _spend_compliance(args.table, args.month)
+    return 0
+
+
+def _spend_compliance(table: str, month: str | None) -> None:
+    from decimal import Decimal  # noqa: PLC0415
+
+    from sagecost.adapters import aws  # noqa: PLC0415
+    from sagecost.adapters.ledger import DynamoLedger  # noqa: PLC0415
+    from sagecost.models.ledger import UNTAGGED, Dimension  # noqa: PLC0415
+
+    ledger = DynamoLedger(aws.dynamodb(), table)
+    month = month or datetime.now(UTC).strftime("%Y-%m")
+    aggregates = ledger.aggregates(month)
+    total = ledger.month_total(month, aggregates).cost
+    print(f"compliance by spend, {month} (metered {total:.2f} USD):")
+    for dimension in (Dimension.PROJECT, Dimension.TEAM, Dimension.COST_CENTER):
+        untagged = sum(
+            (a.cost for a in aggregates if a.dimension is dimension and a.value == UNTAGGED), Decimal(0)
+        )
+        share = 100 * (total - untagged) / total if total else Decimal(100)
+        print(f"  {dimension.value:12s} {share:6.2f} % of spend attributed ({untagged:.2f} USD without one)")
+
+
 def cmd_prices_refresh(args: argparse.Namespace) -> int:
     import boto3  # noqa: PLC0415
 
@@ -214,6 +294,32 @@ def parser() -> argparse.ArgumentParser:
     validate.set_defaults(run=cmd_config_validate)
     schema = config.add_parser("schema", help="print the config file's JSON Schema (for editors)")
     schema.set_defaults(run=cmd_config_schema)
+
+    tags = commands.add_parser("tags", help="tag governance of existing resources").add_subparsers(
+        dest="action", required=True
+    )
+    for name, run, text in (
+        (
+            "sweep",
+            cmd_tags_sweep,
+            "reconcile existing resources with the tag policy (dry run unless --apply)",
+        ),
+        ("report", cmd_tags_report, "compliance by resource kind, and by spend with --table"),
+    ):
+        command = tags.add_parser(
+            name,
+            help=text,
+            description=text + ". Uses whatever AWS endpoint boto3 is "
+            "pointed at (AWS_ENDPOINT_URL works, e.g. a moto_server).",
+        )
+        command.add_argument("--config", type=Path, help="the sagecost config file with the tag policy")
+        command.add_argument("--since-days", type=int, default=7, help="jobs created in the last N days (7)")
+        command.set_defaults(run=run)
+        if name == "sweep":
+            command.add_argument("--apply", action="store_true", help="add the missing tags (tag mode only)")
+        else:
+            command.add_argument("--table", help="the ledger table, for compliance by spend")
+            command.add_argument("--month", help="YYYY-MM (default: this month)")
 
     prices = commands.add_parser("prices", help="the price catalog").add_subparsers(
         dest="action", required=True

@@ -383,3 +383,40 @@ def test_usage_metered_before_the_tags_were_added_moves_to_them(
         a.value: (a.cost, a.records) for a in ledger.aggregates("2026-11") if a.dimension == "project"
     }
     assert by_project == {"unassigned": (after.cost, 1), "(untagged)": (0, 0)}
+
+
+def test_the_tag_sweep_fixes_existing_resources_in_bulk_and_then_finds_nothing_to_do(aws: None) -> None:
+    from sagecost.adapters.tagging_api import ResourceTags
+    from sagecost.services.tag_sweep import sweep_tags
+
+    client = boto3.client("sagemaker")
+    complete = {"Team": "risk", "CostCenter": "cc-1", "Environment": "dev", "Owner": "alice"}
+    for index in range(6):
+        tags = {**complete, **({"Project": "fraud"} if index % 2 else {})}
+        client.create_notebook_instance(
+            NotebookInstanceName=f"nb-{index}",
+            InstanceType="ml.t3.medium",
+            RoleArn=ROLE,
+            Tags=[{"Key": k, "Value": v} for k, v in tags.items()],
+        )
+    policy = POLICY.model_copy(update={"default_mode": Mode.TAG, "modes": {}})
+    sagemaker = Boto3SageMaker(client)
+    tagging = ResourceTags(boto3.client("resourcegroupstaggingapi"))
+
+    def sweep(apply: bool) -> Any:
+        since = T0 - timedelta(days=7)
+        return sweep_tags(
+            sagemaker.governed_resources(since),
+            tagging.sagemaker_tags(),
+            policy,
+            add_tags=sagemaker.add_tags if apply else None,
+        )
+
+    dry = sweep(apply=False)
+    assert (dry.resources, dry.compliant, dry.would_fix, dry.fixed) == (6, 3, 3, 0)
+    assert tags_of(f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:notebook-instance/nb-0").get("Project") is None
+    applied = sweep(apply=True)
+    assert applied.fixed == 3
+    assert tags_of(f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:notebook-instance/nb-0")["Project"] == "unassigned"
+    again = sweep(apply=True)
+    assert (again.compliant, again.fixed) == (6, 0)

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from botocore.exceptions import ClientError
 
 from sagecost.domain.metering import InstanceLine
+from sagecost.models.config import PolicyKind
 from sagecost.models.events import upper_snake
 from sagecost.models.state import EndpointConfigSnapshot, VariantSpec
 
@@ -210,6 +211,48 @@ class Boto3SageMaker:
             raise
         volume = n.get("VolumeSizeInGB")
         return int(volume) if volume is not None else None
+
+    def governed_resources(self, jobs_since: datetime) -> Iterator[tuple[PolicyKind, str]]:
+        """(kind, ARN) of notebooks, endpoints, endpoint configs, models, and jobs created since a moment:
+        list pages only, 100 per request."""
+        listings: list[tuple[PolicyKind, str, str, str, dict[str, Any]]] = [
+            (
+                PolicyKind.NOTEBOOK_INSTANCE,
+                "list_notebook_instances",
+                "NotebookInstances",
+                "NotebookInstanceArn",
+                {},
+            ),
+            (PolicyKind.ENDPOINT, "list_endpoints", "Endpoints", "EndpointArn", {}),
+            (PolicyKind.ENDPOINT_CONFIG, "list_endpoint_configs", "EndpointConfigs", "EndpointConfigArn", {}),
+            (PolicyKind.MODEL, "list_models", "Models", "ModelArn", {}),
+            (
+                PolicyKind.TRAINING_JOB,
+                "list_training_jobs",
+                "TrainingJobSummaries",
+                "TrainingJobArn",
+                {"CreationTimeAfter": jobs_since},
+            ),
+            (
+                PolicyKind.PROCESSING_JOB,
+                "list_processing_jobs",
+                "ProcessingJobSummaries",
+                "ProcessingJobArn",
+                {"CreationTimeAfter": jobs_since},
+            ),
+            (
+                PolicyKind.TRANSFORM_JOB,
+                "list_transform_jobs",
+                "TransformJobSummaries",
+                "TransformJobArn",
+                {"CreationTimeAfter": jobs_since},
+            ),
+        ]
+        for kind, operation, key, arn_key, filters in listings:
+            paginator = self.client.get_paginator(operation)  # type: ignore[call-overload]
+            for page in paginator.paginate(**filters, PaginationConfig={"PageSize": PAGE_SIZE}):
+                for summary in page.get(key, []):
+                    yield kind, summary[arn_key]
 
     # --- writes (tag enforcer) ---------------------------------------------------------------------
 

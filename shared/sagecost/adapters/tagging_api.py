@@ -1,0 +1,26 @@
+"""The Resource Groups Tagging API: every tagged SageMaker resource's tags, 100 per request."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mypy_boto3_resourcegroupstaggingapi import ResourceGroupsTaggingAPIClient
+
+
+class ResourceTags:
+    def __init__(self, client: ResourceGroupsTaggingAPIClient) -> None:
+        self.client = client
+
+    def sagemaker_tags(self) -> dict[str, dict[str, str]]:
+        """ARN -> tags for every SageMaker resource that has a tag (untagged ones are not listed)."""
+        # 100 resources a page (the API's maximum) and room for their tags: TagsPerPage also limits a
+        # page, by tag count (100 by default, 500 at most), so the default would give 20 resources a page
+        pages = self.client.get_paginator("get_resources").paginate(
+            ResourceTypeFilters=["sagemaker"], TagsPerPage=500, PaginationConfig={"PageSize": 100}
+        )
+        return {
+            mapping["ResourceARN"]: {tag["Key"]: tag["Value"] for tag in mapping.get("Tags", [])}
+            for page in pages
+            for mapping in page.get("ResourceTagMappingList", [])
+        }
