@@ -275,7 +275,9 @@ def test_no_allow_statement_has_a_wildcard_action() -> None:
 
 
 def test_resource_star_only_for_list_actions() -> None:
-    """ "*" is granted only where the action has no resource-level permissions (SageMaker List*)."""
+    """ "*" is granted only where the action has no resource-level permissions (SageMaker List*, and the
+    Tagging API's GetResources)."""
+    without_resource_types = {"tag:GetResources"}
     for where, kind, statement in _statements():
         if kind != "identity" or statement["Effect"] != "Allow":
             continue
@@ -283,7 +285,9 @@ def test_resource_star_only_for_list_actions() -> None:
         if "*" in _as_list(statement["Resource"]):
             for action in _as_list(statement["Action"]):
                 _, _, operation = action.partition(":")
-                assert operation.startswith("List"), f"{where}: {action} on Resource '*'"
+                assert operation.startswith("List") or action in without_resource_types, (
+                    f"{where}: {action} on '*'"
+                )
 
 
 def test_service_principals_in_resource_policies_are_scoped_to_a_source() -> None:

@@ -1,0 +1,43 @@
+"""tag_sweeper: daily, existing SageMaker resources reconciled with the tag policy (what `sagecost tags sweep
+--apply` does): list pages and the Tagging API in bulk, one AddTags per resource in tag mode."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from sagecost import clock, settings
+from sagecost.adapters import aws
+from sagecost.adapters.sagemaker import Boto3SageMaker
+from sagecost.adapters.tagging_api import ResourceTags
+from sagecost.observability import logger, metrics, tracer
+from sagecost.services.tag_sweep import sweep_tags
+
+JOBS_LOOK_BACK = timedelta(days=2)
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    sagemaker = Boto3SageMaker(aws.sagemaker())
+    report = sweep_tags(
+        sagemaker.governed_resources(clock.now() - JOBS_LOOK_BACK),
+        ResourceTags(aws.client("resourcegroupstaggingapi")).sagemaker_tags(),
+        settings.sagecost_config().tags,
+        add_tags=sagemaker.add_tags,
+    )
+    summary = {
+        "resources": report.resources,
+        "compliant": report.compliant,
+        "fixed": report.fixed,
+        "unresolved": report.unresolved,
+        "gone": report.gone,
+    }
+    logger.info("tag sweep done", extra=summary)
+    metrics.add_metric(name="TagsFixed", unit=MetricUnit.Count, value=report.fixed)
+    metrics.add_metric(name="TagsUnresolved", unit=MetricUnit.Count, value=report.unresolved)
+    return summary
