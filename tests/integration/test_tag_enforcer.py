@@ -420,3 +420,19 @@ def test_the_tag_sweep_fixes_existing_resources_in_bulk_and_then_finds_nothing_t
     assert tags_of(f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:notebook-instance/nb-0")["Project"] == "unassigned"
     again = sweep(apply=True)
     assert (again.compliant, again.fixed) == (6, 0)
+
+
+def test_the_daily_tag_sweeper_reports_under_the_default_policy(aws: None, lambda_context: Any) -> None:
+    from tag_sweeper.handler import lambda_handler as sweep_daily
+
+    boto3.client("sagemaker").create_notebook_instance(
+        NotebookInstanceName="bare", InstanceType="ml.t3.medium", RoleArn=ROLE
+    )
+    clock.use(lambda: T0)
+    try:
+        summary = sweep_daily({"source": "aws.scheduler"}, lambda_context)
+    finally:
+        clock.use_wall_clock()
+    # the default policy reports (nothing is tagged without a config that says `tag`)
+    assert summary == {"resources": 1, "compliant": 0, "fixed": 0, "unresolved": 1, "gone": 0}
+    assert tags_of(f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:notebook-instance/bare") == {}
