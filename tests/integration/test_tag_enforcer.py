@@ -9,6 +9,7 @@ from typing import Any
 
 import boto3
 import pytest
+from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 from botocore.exceptions import ClientError
 
 from sagecost import clock, settings
@@ -193,8 +194,17 @@ def test_the_same_creation_delivered_three_times_tags_once_and_notifies_once(
 ) -> None:
     arn = create_training_job("triple", {})
     call = create_call("CreateTrainingJob", arn, {"trainingJobName": "triple"})
+    add_tags_calls: list[str] = []
+    real_add_tags = enforcer.sagemaker.add_tags
+
+    def counted(resource: str, tags: dict[str, str]) -> bool:
+        add_tags_calls.append(resource)
+        return real_add_tags(resource, tags)
+
+    enforcer.sagemaker.add_tags = counted  # type: ignore[method-assign, assignment]
     for _ in range(3):
         assert enforce_batch(sqs_batch(call), lambda_context)["batchItemFailures"] == []
+    assert add_tags_calls == [arn]
     assert len(notices(alerts)) == 1
     assert [(a["action"], a["outcome"]) for a in ledger.actions()] == [("creation", "tagged")]
     assert tags_of(arn)["Owner"] == "alice"
@@ -436,3 +446,26 @@ def test_the_daily_tag_sweeper_reports_under_the_default_policy(aws: None, lambd
     # the default policy reports (nothing is tagged without a config that says `tag`)
     assert summary == {"resources": 1, "compliant": 0, "fixed": 0, "unresolved": 1, "gone": 0}
     assert tags_of(f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:notebook-instance/bare") == {}
+
+
+def test_a_failing_notice_releases_the_claim_so_the_retry_tags_and_tells_exactly_once(
+    enforcer: TagEnforcer, ledger: DynamoLedger, alerts: tuple[str, str], lambda_context: Any
+) -> None:
+    arn = create_training_job("flaky-sns", {})
+    call = create_call("CreateTrainingJob", arn, {"trainingJobName": "flaky-sns"})
+    real_publish = enforcer.notifier.publish
+    failures = iter([ClientError({"Error": {"Code": "InternalError", "Message": "SNS is down"}}, "Publish")])
+
+    def flaky(notice: Any) -> None:
+        failure = next(failures, None)
+        if failure is not None:
+            raise failure
+        real_publish(notice)
+
+    enforcer.notifier.publish = flaky  # type: ignore[method-assign]
+    # a batch whose every record failed is raised as a whole (Powertools): SQS redelivers it
+    with pytest.raises(BatchProcessingError):
+        enforce_batch(sqs_batch(call), lambda_context)
+    assert ledger.actions() == []  # released: the retry may claim it
+    assert enforce_batch(sqs_batch(call), lambda_context)["batchItemFailures"] == []
+    assert len(notices(alerts)) == 1 and len(ledger.actions()) == 1

@@ -339,6 +339,12 @@ class DynamoLedger:
             return False
         return True
 
+    def release_action(self, arn: str, action: str) -> None:
+        """Undo a claim whose work failed, so that a retry can claim it again."""
+        self.client.delete_item(
+            TableName=self.table, Key=_item({"pk": resource_pk(arn), "sk": f"ACTION#{action}"})
+        )
+
     def actions(self, month: str | None = None) -> list[dict[str, Any]]:
         """Recorded tag policy actions, oldest first."""
         if month is None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -123,6 +124,17 @@ def _handler(function: sam.FunctionSpec) -> Callable[[dict[str, Any], Any], Any]
     return invoke
 
 
+def schedule_hours(expression: str) -> int:
+    """Whole hours between runs of `rate(N unit)` (at least 1: the virtual clock ticks hourly); a cron
+    expression runs daily here."""
+    match = re.fullmatch(r"rate\((\d+)\s+(minute|minutes|hour|hours|day|days)\)", expression.strip())
+    if match is None:
+        return 24
+    count, unit = int(match.group(1)), match.group(2)
+    hours = {"minute": count / 60, "hour": count, "day": 24 * count}[unit.rstrip("s")]
+    return max(1, int(hours))
+
+
 def _event_time(raw: dict[str, Any]) -> datetime:
     try:
         moment = _TIME.validate_python(raw.get("time"))
@@ -168,6 +180,7 @@ class Simulator:
         settings.install(meter=self.meter, enforcer=self.enforcer)
         self.now = datetime.min.replace(tzinfo=UTC)
         self.next_hour: datetime | None = None
+        self.first_hour: datetime | None = None
         self.sweeps = 0
 
     # --- time ------------------------------------------------------------------------------------
@@ -207,7 +220,14 @@ class Simulator:
         return next((q for q, f in self.consumers.items() if f.handler.startswith("tag_enforcer.")), None)
 
     def _fire_schedules(self) -> None:
+        """Every scheduled function whose period divides the hours since the first one (hourly: always,
+        daily: at each 24th hour)."""
+        if self.first_hour is None:
+            self.first_hour = self.now
+        elapsed_hours = int((self.now - self.first_hour).total_seconds() // 3600)
         for function in self.scheduled:
+            if elapsed_hours % max(1, schedule_hours(function.schedules[0])) != 0:
+                continue
             event = {
                 "version": "0",
                 "id": f"schedule-{self.now.isoformat()}",
@@ -217,7 +237,8 @@ class Simulator:
                 "detail": {},
             }
             _handler(function)(event, _lambda_context(function))
-            self.sweeps += 1
+            if function.handler.startswith("usage_sweeper."):
+                self.sweeps += 1
 
     # --- routing ---------------------------------------------------------------------------------
 

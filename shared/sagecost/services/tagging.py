@@ -80,6 +80,11 @@ def _parent_from_request(call: CloudTrailCall, kind: PolicyKind, arn: str) -> st
     return None
 
 
+def _studio_parent(tags: dict[str, str]) -> str | None:
+    """Resources launched from Studio inherit their user profile's (or space's) tags."""
+    return tags.get("sagemaker:user-profile-arn") or tags.get("sagemaker:space-arn")
+
+
 def created_by_call(call: CloudTrailCall) -> Created | None:
     resource = call.created
     if resource is None:
@@ -91,7 +96,7 @@ def created_by_call(call: CloudTrailCall) -> Created | None:
         arn,
         tags,
         creator(call.user_identity, tags).owner,
-        _parent_from_request(call, kind, arn),
+        _parent_from_request(call, kind, arn) or _studio_parent(tags),
         call.event_time,
     )
 
@@ -103,6 +108,7 @@ def created_by_state_change(event: SageMakerEvent) -> Created | None:
         return None
     kind, arn, parent = first
     tags = event.detail.tags or {}
+    parent = parent or _studio_parent(tags)
     at = event.detail.last_modified_time or event.time
     return Created(kind, arn, tags, creator(None, tags).owner, parent, at)
 
@@ -176,27 +182,34 @@ class TagEnforcer:
         result = TagResult(TagOutcome.COMPLIANT, created.arn, decision)
         if decision.compliant:
             return result
-        if decision.apply_tags and not self.sagemaker.add_tags(created.arn, decision.additions):
-            result.outcome = TagOutcome.GONE  # deleted before the enforcer reached it: nothing to tag
-            return result
-        if decision.apply_tags and self.on_tagged is not None:
-            # usage already metered (a short job's end can arrive before its start) moves to the new tags
-            self.on_tagged(created.arn, decision.additions, created.at)
-        # one creation-time action per resource, whichever of its creation events gets here first
+        # Claim first: one creation-time action per resource, whichever of its creation events (the
+        # Create* call, its first state, their redeliveries) gets here first. If anything below fails,
+        # the claim is released, so that SQS's retry does the whole thing again.
         details = {**_details(created, decision), "outcome": "tagged" if decision.apply_tags else "reported"}
-        first = self.ledger.record_action(created.arn, "creation", created.at, details)
-        if not first:
+        if not self.ledger.record_action(created.arn, "creation", created.at, details):
             result.outcome = TagOutcome.ALREADY_HANDLED
             return result
-        notice = _notice(created, decision, self.policy)
-        self.notifier.publish(notice)
+        try:
+            if decision.apply_tags and not self.sagemaker.add_tags(created.arn, decision.additions):
+                self.ledger.release_action(created.arn, "creation")
+                result.outcome = TagOutcome.GONE  # deleted before the enforcer reached it: nothing to tag
+                return result
+            if decision.apply_tags and self.on_tagged is not None:
+                # usage already metered (a short job's end can arrive before its start) moves to the tags
+                self.on_tagged(created.arn, decision.additions, created.at)
+            notice = _notice(created, decision, self.policy)
+            self.notifier.publish(notice)
+            if decision.stop:
+                due = created.at + timedelta(minutes=self.policy.grace_period_minutes)
+                self.schedule_recheck(
+                    Recheck(arn=created.arn, kind=created.kind, due=due, owner=created.owner),
+                    _delay(now, due),
+                )
+        except Exception:
+            self.ledger.release_action(created.arn, "creation")
+            raise
         result.notices.append(notice)
         result.outcome = TagOutcome.TAGGED if decision.apply_tags else TagOutcome.REPORTED
-        if decision.stop:
-            due = created.at + timedelta(minutes=self.policy.grace_period_minutes)
-            self.schedule_recheck(
-                Recheck(arn=created.arn, kind=created.kind, due=due, owner=created.owner), _delay(now, due)
-            )
         return result
 
     def on_recheck(self, recheck: Recheck, now: datetime) -> TagResult:
