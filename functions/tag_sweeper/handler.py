@@ -10,9 +10,6 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from sagecost import clock, settings
-from sagecost.adapters import aws
-from sagecost.adapters.sagemaker import Boto3SageMaker
-from sagecost.adapters.tagging_api import ResourceTags
 from sagecost.observability import logger, metrics, tracer
 from sagecost.services.tag_sweep import sweep_tags
 
@@ -23,12 +20,12 @@ JOBS_LOOK_BACK = timedelta(days=2)
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    sagemaker = Boto3SageMaker(aws.sagemaker())
+    sources = settings.tag_sweep_sources()
     report = sweep_tags(
-        sagemaker.governed_resources(clock.now() - JOBS_LOOK_BACK),
-        ResourceTags(aws.client("resourcegroupstaggingapi")).sagemaker_tags(),
+        sources.resources(clock.now() - JOBS_LOOK_BACK),
+        sources.tags(),
         settings.sagecost_config().tags,
-        add_tags=sagemaker.add_tags,
+        add_tags=sources.add_tags,
     )
     summary = {
         "resources": report.resources,

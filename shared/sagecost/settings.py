@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -15,8 +18,9 @@ from sagecost.adapters.notifier import SnsNotifier
 from sagecost.adapters.prices import load_catalog
 from sagecost.adapters.queue import SqsRecheckQueue
 from sagecost.adapters.sagemaker import Boto3SageMaker
+from sagecost.adapters.tagging_api import ResourceTags
 from sagecost.domain.pricing import PriceBook
-from sagecost.models.config import SagecostConfig
+from sagecost.models.config import PolicyKind, SagecostConfig
 from sagecost.services.tagging import TagEnforcer
 from sagecost.services.usage import UsageMeter
 
@@ -84,18 +88,42 @@ def tag_enforcer() -> TagEnforcer:
     return enforcer
 
 
+@dataclass(frozen=True)
+class TagSweepSources:
+    """What the daily tag sweep reads and writes: resources by list pages, tags in bulk, AddTags."""
+
+    resources: Callable[[datetime], Iterable[tuple[PolicyKind, str]]]
+    tags: Callable[[], dict[str, dict[str, str]]]
+    add_tags: Callable[[str, dict[str, str]], bool]
+
+
+def tag_sweep_sources() -> TagSweepSources:
+    if "tag_sweep" not in _installed:
+        sagemaker = Boto3SageMaker(aws.sagemaker())
+        _installed["tag_sweep"] = TagSweepSources(
+            resources=sagemaker.governed_resources,
+            tags=ResourceTags(aws.client("resourcegroupstaggingapi")).sagemaker_tags,
+            add_tags=sagemaker.add_tags,
+        )
+    sources: TagSweepSources = _installed["tag_sweep"]
+    return sources
+
+
 def _required(value: str, name: str) -> str:
     if not value:
         raise SettingsError(f"the function's environment lacks {name}")
     return value
 
 
-def install(meter: UsageMeter | None = None, enforcer: TagEnforcer | None = None) -> None:
+def install(
+    meter: UsageMeter | None = None,
+    enforcer: TagEnforcer | None = None,
+    tag_sweep: TagSweepSources | None = None,
+) -> None:
     """Use these services instead of building them from the environment (the simulator's fakes, tests)."""
-    if meter is not None:
-        _installed["meter"] = meter
-    if enforcer is not None:
-        _installed["enforcer"] = enforcer
+    for name, service in (("meter", meter), ("enforcer", enforcer), ("tag_sweep", tag_sweep)):
+        if service is not None:
+            _installed[name] = service
 
 
 def reset() -> None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -32,6 +32,7 @@ from sagecost.adapters.sagemaker import (
     instance_lines,
 )
 from sagecost.domain.periods import seconds_between
+from sagecost.models.config import PolicyKind
 from sagecost.models.events import upper_snake
 from sagecost.models.state import EndpointConfigSnapshot
 
@@ -252,3 +253,23 @@ class FakeSageMaker:
             return event
         current = _tags(detail.get("Tags")) or {}
         return {**event, "detail": {**detail, "Tags": {**added, **current}}}
+
+    # --- the tag sweep's bulk reads ------------------------------------------------------------------
+
+    def governed_resources(self, jobs_since: datetime) -> Iterator[tuple[PolicyKind, str]]:
+        for known in self.known_notebooks.values():
+            if known.detail.get("NotebookInstanceStatus") != "Deleted":
+                yield PolicyKind.NOTEBOOK_INSTANCE, str(known.detail["NotebookInstanceArn"])
+        for known in self.known_endpoints.values():
+            if upper_snake(str(known.detail.get("EndpointStatus", ""))) != "DELETED":
+                yield PolicyKind.ENDPOINT, str(known.detail["EndpointArn"])
+        for config in self.known_endpoint_configs.values():
+            yield PolicyKind.ENDPOINT_CONFIG, str(config["EndpointConfigArn"])
+        for known in self.known_training_jobs.values():
+            created = _time(known.detail.get("CreationTime")) or known.modified
+            if created >= jobs_since:
+                yield PolicyKind.TRAINING_JOB, str(known.detail["TrainingJobArn"])
+
+    def sagemaker_tags(self) -> dict[str, dict[str, str]]:
+        """The Tagging API's view: only resources with at least one tag."""
+        return {arn: dict(tags) for arn, tags in self.resource_tags.items() if tags}

@@ -151,6 +151,7 @@ class Simulator:
         template: dict[str, Any],
         meter_factory: Callable[[DynamoLedger], UsageMeter],
         enforcer_factory: Callable[[DynamoLedger, Callable[[Recheck, int], None]], TagEnforcer],
+        tag_sweep: settings.TagSweepSources | None = None,
     ) -> None:
         self.template = template
         self.dynamodb = boto3.client("dynamodb", region_name="us-east-1")
@@ -177,7 +178,7 @@ class Simulator:
         self.meter = meter_factory(self.ledger)
         self.rechecks: list[tuple[datetime, Recheck]] = []
         self.enforcer = enforcer_factory(self.ledger, self._schedule_recheck)
-        settings.install(meter=self.meter, enforcer=self.enforcer)
+        settings.install(meter=self.meter, enforcer=self.enforcer, tag_sweep=tag_sweep)
         self.now = datetime.min.replace(tzinfo=UTC)
         self.next_hour: datetime | None = None
         self.first_hour: datetime | None = None
@@ -426,6 +427,9 @@ def simulate(
                 config,
                 rechecks,
                 on_tagged=UsageMeter(ledger, fake, prices, config).reattribute,
+            ),
+            settings.TagSweepSources(
+                resources=fake.governed_resources, tags=fake.sagemaker_tags, add_tags=fake.add_tags
             ),
         )
         notifier.clock = lambda: simulator.now
