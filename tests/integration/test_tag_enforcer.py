@@ -469,3 +469,44 @@ def test_a_failing_notice_releases_the_claim_so_the_retry_tags_and_tells_exactly
     assert ledger.actions() == []  # released: the retry may claim it
     assert enforce_batch(sqs_batch(call), lambda_context)["batchItemFailures"] == []
     assert len(notices(alerts)) == 1 and len(ledger.actions()) == 1
+
+
+def test_a_pipeline_step_job_inherits_the_pipeline_tags(
+    enforcer: TagEnforcer, alerts: tuple[str, str]
+) -> None:
+    pipeline_arn = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:pipeline/churn-weekly"
+    job_arn = create_training_job("pipelines-abc-train-step", {})
+    pipeline_tags = {"Project": "churn", "Team": "growth", "CostCenter": "cc-2002", "Environment": "dev"}
+
+    class PipelineTags(StoppingSageMaker):
+        def tags(self, arn: str) -> dict[str, str] | None:
+            return pipeline_tags if arn == pipeline_arn else super().tags(arn)
+
+    sagemaker = PipelineTags(boto3.client("sagemaker"))
+    sagemaker.stopped = []
+    enforcer.sagemaker = sagemaker  # moto has no pipelines
+    step = {
+        "version": "0",
+        "id": "step-1",
+        "source": "aws.sagemaker",
+        "account": ACCOUNT,
+        "region": REGION,
+        "detail-type": "SageMaker Model Building Pipeline Execution Step Status Change",
+        "time": "2026-11-10T09:00:05Z",
+        "resources": [pipeline_arn],
+        "detail": {
+            "metadata": {"trainingJob": {"arn": job_arn}},
+            "stepName": "train",
+            "stepType": "Training",
+            "currentStepStatus": "Executing",
+            "previousStepStatus": "Starting",
+            "stepStartTime": "2026-11-10T09:00:00Z",
+            "pipelineArn": pipeline_arn,
+            "pipelineExecutionArn": f"{pipeline_arn}/execution/abc",
+        },
+    }
+    result = enforcer.handle(read_tag_message(json.dumps(step)), T0)
+    assert result.outcome is TagOutcome.TAGGED
+    assert tags_of(job_arn) == pipeline_tags
+    done = {**step, "detail": {**step["detail"], "currentStepStatus": "Succeeded"}}  # type: ignore[dict-item]
+    assert read_tag_message(json.dumps(done)) is None  # only the step's start governs

@@ -67,3 +67,30 @@ class Recheck(BaseModel):
     kind: PolicyKind
     due: UtcDatetime
     owner: str | None = None
+
+
+PIPELINE_STEP_JOBS: dict[str, PolicyKind] = {
+    "trainingJob": PolicyKind.TRAINING_JOB,
+    "processingJob": PolicyKind.PROCESSING_JOB,
+    "transformJob": PolicyKind.TRANSFORM_JOB,
+}
+
+
+class PipelineStep(BaseModel):
+    """The `detail` of a "SageMaker Model Building Pipeline Execution Step Status Change" event."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    pipeline_arn: str = Field(alias="pipelineArn")
+    current_step_status: str = Field(alias="currentStepStatus")
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    step_start_time: UtcDatetime | None = Field(default=None, alias="stepStartTime")
+
+    @property
+    def job(self) -> tuple[PolicyKind, str] | None:
+        """The job this step launched (its kind and ARN), once SageMaker reports it."""
+        for key, kind in PIPELINE_STEP_JOBS.items():
+            arn = (self.metadata.get(key) or {}).get("arn")
+            if isinstance(arn, str) and arn:
+                return kind, arn
+        return None

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
 
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from sagecost.adapters.ledger import DynamoLedger
 from sagecost.adapters.notifier import Notice, Notifier
@@ -23,9 +23,12 @@ from sagecost.models.events import (
     NotebookInstanceEvent,
     SageMakerEvent,
     TrainingJobEvent,
+    UtcDatetime,
     parse_event,
 )
-from sagecost.models.tagging import CloudTrailCall, Recheck
+from sagecost.models.tagging import CloudTrailCall, PipelineStep, Recheck
+
+_TIME: TypeAdapter[datetime] = TypeAdapter(UtcDatetime)
 
 CREATION_STATUSES = frozenset({"InProgress", "CREATING", "Pending"})
 """The first state of each kind: the enforcer acts at creation, not on every later change."""
@@ -57,7 +60,8 @@ class Created:
 
     kind: PolicyKind
     arn: str
-    tags: dict[str, str]
+    tags: dict[str, str] | None
+    """None: the event does not say (a pipeline step): read them."""
     owner: str | None
     parent_arn: str | None
     at: datetime
@@ -111,6 +115,19 @@ def created_by_state_change(event: SageMakerEvent) -> Created | None:
     parent = parent or _studio_parent(tags)
     at = event.detail.last_modified_time or event.time
     return Created(kind, arn, tags, creator(None, tags).owner, parent, at)
+
+
+PIPELINE_STEP = "SageMaker Model Building Pipeline Execution Step Status Change"
+
+
+def created_by_pipeline_step(step: PipelineStep, time: object) -> Created | None:
+    """A job a pipeline step launched: it inherits the pipeline's tags (its own are read with ListTags)."""
+    job = step.job
+    if job is None or step.current_step_status not in {"Starting", "Executing"}:
+        return None
+    kind, arn = job
+    at = step.step_start_time or _TIME.validate_python(time)
+    return Created(kind, arn, None, None, step.pipeline_arn, at)
 
 
 def _first_state(event: SageMakerEvent) -> tuple[PolicyKind, str, str | None] | None:
@@ -168,10 +185,15 @@ class TagEnforcer:
             return TagResult(TagOutcome.NOT_CREATION)
         if self.policy.mode_for(created.kind) is None:
             return TagResult(TagOutcome.OUT_OF_SCOPE, created.arn)
+        if created.tags is None:
+            current = self.sagemaker.tags(created.arn)
+            if current is None:
+                return TagResult(TagOutcome.GONE, created.arn)
+            created = replace(created, tags=current)
         inherited = self.sagemaker.tags(created.parent_arn) if created.parent_arn else None
         decision = evaluate(
             created.kind,
-            created.tags,
+            created.tags or {},
             self.policy,
             owner=created.owner,
             inherited=inherited,
@@ -179,15 +201,20 @@ class TagEnforcer:
             if created.parent_arn
             else "",
         )
-        result = TagResult(TagOutcome.COMPLIANT, created.arn, decision)
         if decision.compliant:
-            return result
-        # Claim first: one creation-time action per resource, whichever of its creation events (the
-        # Create* call, its first state, their redeliveries) gets here first. If anything below fails,
-        # the claim is released, so that SQS's retry does the whole thing again.
+            return TagResult(TagOutcome.COMPLIANT, created.arn, decision)
+        return self._act(created, decision, now)
+
+    def _act(self, created: Created, decision: TagDecision, now: datetime) -> TagResult:
+        """Tag (or report), tell the owner, and plan the recheck, exactly once per resource.
+
+        Claim first: one creation-time action per resource, whichever of its creation events (the Create*
+        call, its first state, their redeliveries) gets here first. If anything below fails, the claim
+        is released, so that SQS's retry does the whole thing again.
+        """
+        result = TagResult(TagOutcome.ALREADY_HANDLED, created.arn, decision)
         details = {**_details(created, decision), "outcome": "tagged" if decision.apply_tags else "reported"}
         if not self.ledger.record_action(created.arn, "creation", created.at, details):
-            result.outcome = TagOutcome.ALREADY_HANDLED
             return result
         try:
             if decision.apply_tags and not self.sagemaker.add_tags(created.arn, decision.additions):
@@ -256,7 +283,7 @@ def _details(created: Created, decision: TagDecision) -> dict[str, object]:
 
 
 def _project(created: Created, decision: TagDecision) -> str:
-    return decision.additions.get("Project") or created.tags.get("Project", "")
+    return decision.additions.get("Project") or (created.tags or {}).get("Project", "")
 
 
 def _notice(created: Created, decision: TagDecision, policy: TagPolicy) -> Notice:
@@ -333,6 +360,8 @@ def read_tag_message(body: str) -> Created | Recheck | None:
             return Recheck.model_validate(raw)
         if raw.get("detail-type") == "AWS API Call via CloudTrail":
             return created_by_call(CloudTrailCall.model_validate(raw.get("detail")))
+        if raw.get("detail-type") == PIPELINE_STEP:
+            return created_by_pipeline_step(PipelineStep.model_validate(raw.get("detail")), raw.get("time"))
     except ValidationError as error:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in issue['loc']) or 'detail'}: {issue['msg']}"
