@@ -50,7 +50,19 @@ def settings() -> Settings:
 @cache
 def sagecost_config() -> SagecostConfig:
     raw = settings().config_json
-    return SagecostConfig.model_validate_json(raw) if raw else SagecostConfig()
+    if not raw:
+        return SagecostConfig()
+    try:
+        return SagecostConfig.model_validate_json(raw)
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in issue['loc']) or 'config'}: {issue['msg']}"
+            for issue in error.errors(include_url=False)
+        )
+        raise SettingsError(
+            f"SAGECOST_CONFIG_JSON is not a valid sagecost config ({problems}); "
+            "check it with `sagecost config validate`"
+        ) from None
 
 
 _installed: dict[str, Any] = {}

@@ -192,3 +192,13 @@ def test_the_schema_describes_the_policy_for_editors() -> None:
     assert schema["title"] == "sagecost configuration"
     assert "KeyRule" in schema["$defs"] and "TagPolicy" in schema["$defs"]
     assert set(schema["$defs"]["Mode"]["enum"]) == {"report", "tag", "enforce"}
+
+
+def test_a_function_with_an_invalid_config_says_what_is_wrong(monkeypatch: pytest.MonkeyPatch) -> None:
+    from sagecost import settings
+
+    monkeypatch.setenv("SAGECOST_CONFIG_JSON", json.dumps({"tags": {"modes": {"endpoint": "enforce"}}}))
+    settings.reset()
+    with pytest.raises(settings.SettingsError, match="only training, processing and transform jobs"):
+        settings.sagecost_config()
+    settings.reset()
