@@ -18,6 +18,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from sagecost import clock, settings
 from sagecost.models.events import InvalidEvent
 from sagecost.observability import logger, metrics, tracer
+from sagecost.services.intake import keep_rejected
 from sagecost.services.tagging import read_tag_message
 
 processor = BatchProcessor(event_type=EventType.SQS)
@@ -29,9 +30,9 @@ def record_handler(record: SQSRecord) -> None:
     try:
         message = read_tag_message(record.body)
     except InvalidEvent as rejection:
-        logger.warning("event rejected", extra={"reason": str(rejection), "message_id": record.message_id})
-        metrics.add_metric(name="RejectedEvents", unit=MetricUnit.Count, value=1)
-        enforcer.ledger.reject(record.body, str(rejection), clock.now(), source="tag_enforcer")
+        keep_rejected(
+            enforcer.ledger, record.body, str(rejection), message_id=record.message_id, source="tag_enforcer"
+        )
         return
     result = enforcer.handle(message, clock.now())
     logger.info(

@@ -15,9 +15,10 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from sagecost import clock, settings
+from sagecost import settings
 from sagecost.models.events import InvalidEvent, parse_event_json
 from sagecost.observability import logger, metrics, tracer
+from sagecost.services.intake import keep_rejected
 
 processor = BatchProcessor(event_type=EventType.SQS)
 
@@ -28,9 +29,9 @@ def record_handler(record: SQSRecord) -> None:
     try:
         event = parse_event_json(record.body)
     except InvalidEvent as rejection:
-        logger.warning("event rejected", extra={"reason": str(rejection), "message_id": record.message_id})
-        metrics.add_metric(name="RejectedEvents", unit=MetricUnit.Count, value=1)
-        meter.ledger.reject(record.body, str(rejection), clock.now(), source="usage_recorder")
+        keep_rejected(
+            meter.ledger, record.body, str(rejection), message_id=record.message_id, source="usage_recorder"
+        )
         return
     logger.set_correlation_id(event.id)
     result = meter.record(event)

@@ -1,0 +1,17 @@
+"""What every queue-fed function does with a message it cannot use: say why, count it, keep it."""
+
+from __future__ import annotations
+
+from aws_lambda_powertools.metrics import MetricUnit
+
+from sagecost import clock
+from sagecost.adapters.ledger import DynamoLedger
+from sagecost.observability import logger, metrics
+
+
+def keep_rejected(ledger: DynamoLedger, body: str, reason: str, *, message_id: str, source: str) -> None:
+    """Log the reason, count a RejectedEvents metric, and keep the message in the ledger table (30 days),
+    so the batch goes on and an operator can read what was refused and why."""
+    logger.warning("event rejected", extra={"reason": reason, "message_id": message_id})
+    metrics.add_metric(name="RejectedEvents", unit=MetricUnit.Count, value=1)
+    ledger.reject(body, reason, clock.now(), source=source)
