@@ -17,7 +17,6 @@ conditional put fails) can never double count, and a crash can never leave half 
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -474,7 +473,3 @@ class DynamoLedger:
             ),
             key=lambda r: (r["at"], r["raw"]),
         )
-
-
-def dump_json(value: Any) -> str:
-    return json.dumps(_plain(value), sort_keys=True, default=str)

@@ -177,6 +177,7 @@ class Simulator:
         self.scheduled = [f for f in self.functions.values() if f.schedules]
         self.meter = meter_factory(self.ledger)
         self.rechecks: list[tuple[datetime, Recheck]] = []
+        self.parked_rechecks: list[tuple[str, str]] = []
         self.enforcer = enforcer_factory(self.ledger, self._schedule_recheck)
         settings.install(meter=self.meter, enforcer=self.enforcer, tag_sweep=tag_sweep)
         self.now = datetime.min.replace(tzinfo=UTC)
@@ -202,8 +203,9 @@ class Simulator:
         """SQS DelaySeconds on the virtual clock: the message becomes visible `delay_seconds` from now."""
         self.rechecks.append((self.now + timedelta(seconds=delay_seconds), recheck))
 
-    def _deliver_rechecks(self, until: datetime) -> list[tuple[str, str]]:
-        parked: list[tuple[str, str]] = []
+    def _deliver_rechecks(self, until: datetime) -> None:
+        """Rechecks due by `until`, through the tag queue; any the enforcer fails on for good are kept in
+        `parked_rechecks` (the DLQ), for the rejections."""
         while due := sorted((r for r in self.rechecks if r[0] <= until), key=lambda r: (r[0], r[1].arn)):
             moment, recheck = due[0]
             self.rechecks.remove(due[0])
@@ -213,8 +215,7 @@ class Simulator:
                 self.sqs.send_message(
                     QueueUrl=self.queue_urls[queue_id], MessageBody=recheck.model_dump_json()
                 )
-                parked += self.drain(queue_id)
-        return parked
+                self.parked_rechecks += self.drain(queue_id)
 
     @property
     def tag_queue_id(self) -> str | None:
@@ -390,6 +391,7 @@ def _replay(
                 ]
     if last_time is not None:
         simulator.advance_to(last_time)
+    result.rejected += [Rejection(0, f"recheck {error}", body) for body, error in simulator.parked_rechecks]
     result.rejected += [
         Rejection(line_of.get(r["raw"], 0), f"rejected by the recorder: {r['reason']}", r["raw"])
         for r in simulator.ledger.rejected()

@@ -417,12 +417,6 @@ class UsageMeter:
         batch.flush()
         return report
 
-    def _batched(
-        self, attempt: Callable[[bool, WriteBatch | None], MeteringResult], batch: WriteBatch
-    ) -> MeteringResult:
-        """Plan a resource's sweep into the batch; alone, reloading first, if the batch loses a race."""
-        return attempt(False, batch)
-
     def _alone(
         self, attempt: Callable[[bool, WriteBatch | None], MeteringResult]
     ) -> Callable[[], MeteringResult]:
@@ -440,7 +434,7 @@ class UsageMeter:
                 latest or timeline, [gone], now, None, batch=into, retry=self._alone(attempt)
             )
 
-        return self._batched(attempt, batch)
+        return attempt(False, batch)
 
     def _sweep_endpoint(
         self,
@@ -486,7 +480,7 @@ class UsageMeter:
             incoming = _observed(current, endpoint.status, lines, endpoint.last_modified, now, counts)
             return self._advance(current, incoming, now, to_cache, batch=into, retry=self._alone(attempt))
 
-        report.add(self._batched(attempt, batch))
+        report.add(attempt(False, batch))
 
     def _sweep_notebook(
         self,
@@ -528,7 +522,7 @@ class UsageMeter:
             current = current.model_copy(update={"instance_type": kind_type, "volume_gb": volume})
             return self._advance(current, incoming, now, None, batch=into, retry=self._alone(attempt))
 
-        report.add(self._batched(attempt, batch))
+        report.add(attempt(False, batch))
 
 
 @dataclass
