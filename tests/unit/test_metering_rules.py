@@ -39,7 +39,14 @@ from sagecost.domain.resources import (
 from sagecost.domain.tags import business_tags, snapshot
 from sagecost.domain.timeline import TimelineChange, advance, due_for_sweep, meter_timeline
 from sagecost.models.config import TagKeys
-from sagecost.models.ledger import UNTAGGED, Dimension, ResourceKind, TagSnapshot, UsageRecord
+from sagecost.models.ledger import (
+    UNTAGGED,
+    Dimension,
+    ResourceKind,
+    ResourceLine,
+    TagSnapshot,
+    UsageRecord,
+)
 from sagecost.models.prices import ML_STORAGE_VOLUME, Component
 from sagecost.models.state import (
     BillingLine,
@@ -775,7 +782,7 @@ def test_untagged_usage_is_attributed_to_untagged_in_every_dimension() -> None:
         Dimension.PROJECT: UNTAGGED,
         Dimension.TEAM: UNTAGGED,
         Dimension.COST_CENTER: UNTAGGED,
-        Dimension.ALLOCATION: f"{UNTAGGED}|{UNTAGGED}|{UNTAGGED}",
+        Dimension.ALLOCATION: f"{UNTAGGED}|{UNTAGGED}|{UNTAGGED}|{UNTAGGED}",
     }
 
 
@@ -816,12 +823,29 @@ def test_deltas_are_merged_so_each_aggregate_item_appears_once(prices: PriceBook
     ]
     deltas = aggregate_deltas(records)
     keys = [d.key for d in deltas]
-    assert len(keys) == len(set(keys)) == 4 * 3  # 4 dimensions x (Nov fraud, Nov recs, Dec fraud)
+    # 5 dimensions x (Nov fraud, Nov recs, Dec fraud): the two Nov fraud records share a resource line
+    assert len(keys) == len(set(keys)) == 5 * 3
     assert keys == sorted(keys, key=lambda k: (k.month, k.dimension, k.value))
     by_key = {(d.key.month, d.key.dimension, d.key.value): (d.cost, d.records) for d in deltas}
     assert by_key[("2026-11", Dimension.PROJECT, "fraud")] == (Decimal("0.92"), 2)  # 4 h x 0.23
     assert by_key[("2026-11", Dimension.TEAM, "growth")] == (Decimal("0.46"), 1)
-    assert by_key[("2026-12", Dimension.ALLOCATION, "fraud|risk|cc-1")] == (Decimal("2.3"), 1)
+    assert by_key[("2026-12", Dimension.ALLOCATION, f"fraud|risk|cc-1|{UNTAGGED}")] == (Decimal("2.3"), 1)
+    line = ResourceLine.parse(next(k.value for k in keys if k.dimension is Dimension.RESOURCE))
+    assert (line.resource_arn, line.component, line.instance_type, line.unit) == (
+        JOB_ARN,
+        Component.TRAINING,
+        "ml.m5.xlarge",
+        "instance-hour",
+    )
+    assert (line.project, line.region) == ("fraud", JOB_ARN.split(":")[3])
+    nov_fraud_line = next(
+        d
+        for d in deltas
+        if d.key.dimension is Dimension.RESOURCE
+        and d.key.month == "2026-11"
+        and ResourceLine.parse(d.key.value).project == "fraud"
+    )
+    assert (nov_fraud_line.quantity, nov_fraud_line.records) == (Decimal(4), 2)
 
 
 def test_removed_records_are_taken_back_and_what_nets_to_zero_is_dropped(prices: PriceBook) -> None:

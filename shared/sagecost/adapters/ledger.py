@@ -101,6 +101,7 @@ _AGGREGATE_COUNTERS = (
     ("records", "records"),
     ("unpriced_records", "unpriced_records"),
     ("unpriced_instance_hours", "unpriced_instance_hours"),
+    ("quantity", "quantity"),
 )
 
 
@@ -131,6 +132,7 @@ class Aggregate:
     records: int
     unpriced_records: int
     unpriced_instance_hours: Decimal
+    quantity: Decimal = Decimal(0)
 
 
 def _is_condition_failure(error: ClientError) -> bool:
@@ -421,13 +423,16 @@ class DynamoLedger:
         for item in items:
             yield record_from_item(item)
 
-    def aggregates(self, month: str) -> list[Aggregate]:
+    def aggregates(self, month: str, dimension: Dimension | None = None) -> list[Aggregate]:
+        """The month's aggregate items, of one dimension or of all (a Query: no record is read)."""
         paginator = self.client.get_paginator("query")
         result: list[Aggregate] = []
+        condition, values = "pk = :pk", {":pk": {"S": f"AGG#{month}"}}
+        if dimension is not None:
+            condition += " AND begins_with(sk, :dimension)"
+            values[":dimension"] = {"S": f"{dimension.value}#"}
         for page in paginator.paginate(
-            TableName=self.table,
-            KeyConditionExpression="pk = :pk",
-            ExpressionAttributeValues={":pk": {"S": f"AGG#{month}"}},
+            TableName=self.table, KeyConditionExpression=condition, ExpressionAttributeValues=values
         ):
             for raw in page["Items"]:
                 item = _python(raw)
@@ -441,6 +446,7 @@ class DynamoLedger:
                         records=int(item.get("records", 0)),
                         unpriced_records=int(item.get("unpriced_records", 0)),
                         unpriced_instance_hours=item.get("unpriced_instance_hours", Decimal(0)),
+                        quantity=item.get("quantity", Decimal(0)),
                     )
                 )
         return result

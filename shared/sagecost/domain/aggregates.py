@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sagecost.models.ledger import Dimension, TagSnapshot, UsageRecord, UsageUnit
+from sagecost.models.ledger import Dimension, ResourceLine, TagSnapshot, UsageRecord, UsageUnit
 from sagecost.models.state import SegmentSummary
 
 ZERO = Decimal(0)
@@ -22,22 +22,27 @@ class AggregateKey:
 
 @dataclass
 class AggregateDelta:
-    """Signed change to one aggregate item. Unpriced usage moves `unpriced_*`, never `cost`."""
+    """Signed change to one aggregate item. Unpriced usage moves `unpriced_*`, never `cost`.
+
+    `quantity` moves only on `resource` lines, whose usage all has one unit.
+    """
 
     key: AggregateKey
     cost: Decimal = ZERO
     records: int = 0
     unpriced_records: int = 0
     unpriced_instance_hours: Decimal = ZERO
+    quantity: Decimal = ZERO
 
     @property
     def is_zero(self) -> bool:
-        return (self.cost, self.records, self.unpriced_records, self.unpriced_instance_hours) == (
-            ZERO,
-            0,
-            0,
-            ZERO,
-        )
+        return (
+            self.cost,
+            self.records,
+            self.unpriced_records,
+            self.unpriced_instance_hours,
+            self.quantity,
+        ) == (ZERO, 0, 0, ZERO, ZERO)
 
 
 def summarise(record: UsageRecord) -> SegmentSummary:
@@ -48,6 +53,7 @@ def summarise(record: UsageRecord) -> SegmentSummary:
         unit=record.unit,
         tags=record.tags,
         fingerprint=hashlib.sha256(record.model_dump_json().encode()).hexdigest()[:24],
+        resource_line=ResourceLine.of(record).key,
     )
 
 
@@ -59,12 +65,18 @@ def _apply(
     quantity: Decimal,
     unit: UsageUnit,
     tags: TagSnapshot,
+    resource_line: str | None,
     sign: int,
 ) -> None:
-    for dimension, value in tags.dimension_values().items():
+    values = tags.dimension_values()
+    if resource_line is not None:
+        values[Dimension.RESOURCE] = resource_line
+    for dimension, value in values.items():
         key = AggregateKey(month, dimension, value)
         delta = deltas.setdefault(key, AggregateDelta(key))
         delta.records += sign
+        if dimension is Dimension.RESOURCE:
+            delta.quantity += sign * quantity
         if cost is None:
             delta.unpriced_records += sign
             if unit == "instance-hour":
@@ -86,6 +98,7 @@ def aggregate_deltas(
             quantity=old.quantity,
             unit=old.unit,
             tags=old.tags,
+            resource_line=old.resource_line,
             sign=-1,
         )
     for record in added:
@@ -96,6 +109,7 @@ def aggregate_deltas(
             quantity=record.quantity,
             unit=record.unit,
             tags=record.tags,
+            resource_line=ResourceLine.of(record).key,
             sign=1,
         )
     return merge_deltas(deltas.values())
@@ -110,6 +124,7 @@ def merge_deltas(deltas: Iterable[AggregateDelta]) -> list[AggregateDelta]:
         total.records += delta.records
         total.unpriced_records += delta.unpriced_records
         total.unpriced_instance_hours += delta.unpriced_instance_hours
+        total.quantity += delta.quantity
     return sorted(
         (delta for delta in merged.values() if not delta.is_zero),
         key=lambda d: (d.key.month, d.key.dimension, d.key.value),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -31,7 +32,8 @@ class Dimension(StrEnum):
     PROJECT = "project"
     TEAM = "team"
     COST_CENTER = "cost_center"
-    ALLOCATION = "allocation"  # project|team|cost_center together, for the month-end chargeback
+    ALLOCATION = "allocation"  # project|team|cost_center|environment, for the month-end chargeback
+    RESOURCE = "resource"  # one line per resource, billed component, instance type and tags (`ResourceLine`)
 
 
 class TagSnapshot(BaseModel):
@@ -49,11 +51,12 @@ class TagSnapshot(BaseModel):
         project = self.project or UNTAGGED
         team = self.team or UNTAGGED
         cost_center = self.cost_center or UNTAGGED
+        environment = self.environment or UNTAGGED
         return {
             Dimension.PROJECT: project,
             Dimension.TEAM: team,
             Dimension.COST_CENTER: cost_center,
-            Dimension.ALLOCATION: f"{project}|{team}|{cost_center}",
+            Dimension.ALLOCATION: f"{project}|{team}|{cost_center}|{environment}",
         }
 
 
@@ -100,6 +103,74 @@ class UsageRecord(BaseModel):
     @property
     def duration_seconds(self) -> float:
         return (self.end - self.start).total_seconds()
+
+
+@dataclass(frozen=True)
+class ResourceLine:
+    """What one `resource` aggregate item adds up: a resource's usage of one billed component and instance
+    type under one set of tags in a month. It is the grain of the FOCUS export and of the top resources:
+    a month has as many of these as it has resources (times components), however many records they wrote.
+
+    Tag values cannot contain `|` (SageMaker allows letters, digits, spaces and `_.:/=+-@`), so the key is
+    the fields joined by `|`.
+    """
+
+    resource_arn: str
+    component: Component
+    instance_type: str
+    unit: UsageUnit
+    project: str
+    team: str
+    cost_center: str
+    environment: str
+
+    @classmethod
+    def of(cls, record: UsageRecord) -> ResourceLine:
+        tags = record.tags
+        return cls(
+            resource_arn=record.resource_arn,
+            component=record.component,
+            instance_type=record.instance_type,
+            unit=record.unit,
+            project=tags.project or UNTAGGED,
+            team=tags.team or UNTAGGED,
+            cost_center=tags.cost_center or UNTAGGED,
+            environment=tags.environment or UNTAGGED,
+        )
+
+    @property
+    def key(self) -> str:
+        return "|".join(
+            (
+                self.resource_arn,
+                self.component.value,
+                self.instance_type,
+                self.unit,
+                self.project,
+                self.team,
+                self.cost_center,
+                self.environment,
+            )
+        )
+
+    @classmethod
+    def parse(cls, key: str) -> ResourceLine:
+        arn, component, instance_type, unit, project, team, cost_center, environment = key.split("|")
+        if unit not in ("instance-hour", "GB-month"):
+            raise ValueError(f"not a usage unit: {unit!r}")
+        return cls(arn, Component(component), instance_type, unit, project, team, cost_center, environment)
+
+    @property
+    def region(self) -> str:
+        return self.resource_arn.split(":")[3]
+
+    @property
+    def account(self) -> str:
+        return self.resource_arn.split(":")[4]
+
+    @property
+    def resource_name(self) -> str:
+        return self.resource_arn.split("/", 1)[-1]
 
 
 def month_of(moment: datetime) -> str:

@@ -93,6 +93,8 @@ class SegmentSummary(BaseModel):
     unit: UsageUnit
     tags: TagSnapshot
     fingerprint: str
+    resource_line: str | None = None
+    """The record's `ResourceLine` key (None in summaries written before resource lines were kept)."""
 
 
 class ResourceRefModel(BaseModel):
