@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 _source: Callable[[], datetime] = lambda: datetime.now(UTC)  # noqa: E731
@@ -19,3 +20,13 @@ def use(source: Callable[[], datetime]) -> None:
 
 def use_wall_clock() -> None:
     use(lambda: datetime.now(UTC))
+
+
+@contextmanager
+def fixed_at(moment: datetime) -> Iterator[None]:
+    """The clock stands still at `moment` inside the block, then is the wall clock again."""
+    use(lambda: moment)
+    try:
+        yield
+    finally:
+        use_wall_clock()

@@ -13,14 +13,17 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from sagecost.adapters import aws
+from sagecost.adapters.costs import CostExplorer
 from sagecost.adapters.ledger import DynamoLedger
-from sagecost.adapters.notifier import SnsNotifier
+from sagecost.adapters.notifier import Notifier, SnsNotifier
 from sagecost.adapters.prices import load_catalog
 from sagecost.adapters.queue import SqsRecheckQueue
+from sagecost.adapters.reports import S3Reports
 from sagecost.adapters.sagemaker import Boto3SageMaker
 from sagecost.adapters.tagging_api import ResourceTags
 from sagecost.domain.pricing import PriceBook
 from sagecost.models.config import PolicyKind, SagecostConfig
+from sagecost.services.allocation import MonthEndAllocator
 from sagecost.services.tagging import TagEnforcer
 from sagecost.services.usage import UsageMeter
 
@@ -33,6 +36,8 @@ class Settings(BaseModel):
     config_json: str | None = Field(default=None, alias="SAGECOST_CONFIG_JSON")
     alerts_topic_arn: str = Field(default="", alias="ALERTS_TOPIC_ARN")
     tag_queue_url: str = Field(default="", alias="TAG_QUEUE_URL")
+    reports_bucket: str = Field(default="", alias="REPORTS_BUCKET")
+    reports_topic_arn: str = Field(default="", alias="REPORTS_TOPIC_ARN")
 
 
 class SettingsError(RuntimeError):
@@ -101,6 +106,38 @@ def tag_enforcer() -> TagEnforcer:
 
 
 @dataclass(frozen=True)
+class MonthEndOutputs:
+    """Where the cost allocator delivers: the reports bucket and the reports topic."""
+
+    reports: S3Reports
+    notifier: Notifier
+
+
+def cost_allocator() -> MonthEndAllocator:
+    if "allocator" not in _installed:
+        _installed["allocator"] = MonthEndAllocator(
+            ledger=DynamoLedger(aws.dynamodb(), settings().ledger_table_name),
+            config=sagecost_config(),
+            # Cost Explorer has one endpoint, in us-east-1, whatever the function's region
+            billed_costs=CostExplorer(aws.client("ce", region_name="us-east-1")),
+        )
+    allocator: MonthEndAllocator = _installed["allocator"]
+    return allocator
+
+
+def month_end_outputs() -> MonthEndOutputs:
+    if "outputs" not in _installed:
+        _installed["outputs"] = MonthEndOutputs(
+            reports=S3Reports(aws.client("s3"), _required(settings().reports_bucket, "REPORTS_BUCKET")),
+            notifier=SnsNotifier(
+                aws.client("sns"), _required(settings().reports_topic_arn, "REPORTS_TOPIC_ARN")
+            ),
+        )
+    outputs: MonthEndOutputs = _installed["outputs"]
+    return outputs
+
+
+@dataclass(frozen=True)
 class TagSweepSources:
     """What the daily tag sweep reads and writes: resources by list pages, tags in bulk, AddTags."""
 
@@ -131,9 +168,18 @@ def install(
     meter: UsageMeter | None = None,
     enforcer: TagEnforcer | None = None,
     tag_sweep: TagSweepSources | None = None,
+    allocator: MonthEndAllocator | None = None,
+    outputs: MonthEndOutputs | None = None,
 ) -> None:
     """Use these services instead of building them from the environment (the simulator's fakes, tests)."""
-    for name, service in (("meter", meter), ("enforcer", enforcer), ("tag_sweep", tag_sweep)):
+    services: tuple[tuple[str, object], ...] = (
+        ("meter", meter),
+        ("enforcer", enforcer),
+        ("tag_sweep", tag_sweep),
+        ("allocator", allocator),
+        ("outputs", outputs),
+    )
+    for name, service in services:
         if service is not None:
             _installed[name] = service
 

@@ -28,6 +28,18 @@ def parse_month(month: str) -> datetime:
         raise ValueError(f"a month is written YYYY-MM, not {month!r}") from error
 
 
+def month_bounds(month: str) -> tuple[datetime, datetime]:
+    """The month's first instant and the next month's first instant (end exclusive)."""
+    start = parse_month(month)
+    return start, next_month_start(start)
+
+
+def previous_month(moment: datetime) -> str:
+    """The calendar month before the one `moment` falls in, as `YYYY-MM` (what closed last)."""
+    last = month_start(moment) - timedelta(days=1)
+    return f"{last.year:04d}-{last.month:02d}"
+
+
 def midnight(moment: datetime) -> datetime:
     return datetime(moment.year, moment.month, moment.day, tzinfo=UTC)
 

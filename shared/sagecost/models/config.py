@@ -22,6 +22,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from sagecost.models.allocation import AllocationPolicy
+
 
 class Mode(StrEnum):
     """What the tag enforcer does about a non-compliant resource."""
@@ -170,6 +172,10 @@ class TagPolicy(BaseModel):
             self.environment.normalise(v) for v in self.production_values
         }
 
+    def primary_keys(self) -> dict[str, str]:
+        """The tag key each business attribute is written under (`project` -> `Project`)."""
+        return {attribute: rule.key for attribute, rule in self.rules().items()}
+
     @property
     def keys(self) -> TagKeys:
         rules = self.rules()
@@ -180,6 +186,7 @@ class SagecostConfig(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     tags: TagPolicy = Field(default_factory=TagPolicy)
+    allocation: AllocationPolicy = Field(default_factory=AllocationPolicy)
 
     @property
     def tag_keys(self) -> TagKeys:

@@ -156,9 +156,12 @@ class ResourceLine:
     @classmethod
     def parse(cls, key: str) -> ResourceLine:
         arn, component, instance_type, unit, project, team, cost_center, environment = key.split("|")
-        if unit not in ("instance-hour", "GB-month"):
+        units: dict[str, UsageUnit] = {"instance-hour": "instance-hour", "GB-month": "GB-month"}
+        if unit not in units:
             raise ValueError(f"not a usage unit: {unit!r}")
-        return cls(arn, Component(component), instance_type, unit, project, team, cost_center, environment)
+        return cls(
+            arn, Component(component), instance_type, units[unit], project, team, cost_center, environment
+        )
 
     @property
     def region(self) -> str:

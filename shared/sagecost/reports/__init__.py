@@ -1,0 +1,1 @@
+"""The month-end outputs, rendered from an `AllocationReport`: pure functions from data to text."""
