@@ -8,12 +8,13 @@ QUIET_PIP := 2>&1 | { grep -v "^WARNING: Location .* is ignored" || true; }
 PYTHON ?= python3
 VENV ?= .venv
 TOOLS ?= .venv-tools
+FOCUS_VENV ?= .venv-focus
 BIN := $(VENV)/bin
 DEMO_OUT ?= out/demo
 # Lambda runs python3.12: `sam build` needs that interpreter on PATH (pyenv's, if there is one).
 PY312_BIN := $(shell for p in "$$(command -v python3.12 2>/dev/null)" "$$(pyenv prefix 3.12 2>/dev/null)/bin/python3.12" "$$(pyenv prefix 3.12.1 2>/dev/null)/bin/python3.12"; do [ -x "$$p" ] && "$$p" -c 'import sys' 2>/dev/null && { dirname "$$p"; break; }; done)
 
-.PHONY: help demo test lint format typecheck template pytest unit integration e2e build bench clean
+.PHONY: help demo test lint format typecheck template focus-env browser pytest unit integration e2e build bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -30,10 +31,22 @@ $(TOOLS)/.ready: requirements/tools.txt
 	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check -r requirements/tools.txt $(QUIET_PIP)
 	touch $@
 
+# focus-validator needs Python >= 3.12: without one, the FOCUS validation test is skipped and says why.
+$(FOCUS_VENV)/.ready: requirements/focus.txt
+	@if [ -n "$(PY312_BIN)" ]; then \
+		$(PY312_BIN)/python3.12 -m venv $(FOCUS_VENV) && \
+		$(FOCUS_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements/focus.txt $(QUIET_PIP) && \
+		touch $@; \
+	else \
+		echo "focus-env skipped: no python3.12 interpreter (focus-validator 2.2.1 needs >= 3.12)"; \
+	fi
+
+focus-env: $(FOCUS_VENV)/.ready ## the Python 3.12 virtualenv with focus-validator, for the FOCUS export test
+
 demo: $(VENV)/.ready ## simulate a month of several teams' SageMaker use through the real handlers on moto
 	$(BIN)/sagecost demo --out $(DEMO_OUT)
 
-test: lint typecheck template pytest build ## everything CI runs: ruff, mypy --strict, cfn-lint, sam validate, pytest, sam build
+test: lint typecheck template focus-env browser pytest build ## everything CI runs: ruff, mypy --strict, cfn-lint, sam validate, pytest, sam build
 
 lint: $(VENV)/.ready ## ruff lint and format check
 	$(BIN)/ruff check .
@@ -73,4 +86,4 @@ bench: $(VENV)/.ready ## requests per event and per sweep, throughput, import ti
 	PYTHONPATH=shared:functions $(BIN)/python -m bench
 
 clean: ## remove virtualenvs, build output and demo output
-	rm -rf $(VENV) $(TOOLS) .aws-sam out .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(TOOLS) $(FOCUS_VENV) .aws-sam out .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -35,13 +35,11 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     request = AllocationRequest.model_validate(event)
     month = request.month or previous_month(clock.now())
     parse_month(month)
-    month_end = settings.cost_allocator().run(month, true_up_bill=request.true_up)
+    allocator = settings.cost_allocator()
+    month_end = allocator.run(month, true_up_bill=request.true_up)
     outputs = settings.month_end_outputs()
     location = deliver(
-        month_end,
-        outputs.reports,
-        outputs.notifier.publish,
-        settings.sagecost_config().tags.primary_keys(),
+        month_end, outputs.reports, outputs.notifier.publish, allocator.config.tags.primary_keys()
     )
     totals = month_end.report.totals
     logger.info(

@@ -1,4 +1,4 @@
-"""The `sagecost` command: simulate, demo, prices."""
+"""The `sagecost` command: simulate, demo, allocate, config, tags, prices."""
 
 from __future__ import annotations
 
@@ -233,6 +233,84 @@ def _spend_compliance(table: str, month: str | None) -> None:
         print(f"  {dimension.value:12s} {share:6.2f} % of spend attributed ({untagged:.2f} USD without one)")
 
 
+def cmd_allocate(args: argparse.Namespace) -> int:
+    from sagecost.domain.periods import parse_month  # noqa: PLC0415
+
+    try:
+        parse_month(args.month)
+    except ValueError as error:
+        raise SystemExit(f"sagecost: --month: {error}") from None
+    if (args.table is None) == (args.ledger is None):
+        raise SystemExit("sagecost: say where the ledger is: --table NAME (deployed) or --ledger FILE.jsonl")
+    if args.bill is not None and args.table is not None:
+        raise SystemExit("sagecost: --bill replaces Cost Explorer for a --ledger file only")
+    config = _load_config(args.config)
+    if args.table is not None:
+        location, summary = _allocate_table(args, config)
+    else:
+        location, summary = _allocate_ledger_file(args, config)
+    print(summary, end="")
+    print(f"\nwrote {location}: allocation.json, allocation.csv, focus.csv, report.html, summary.txt")
+    return 0
+
+
+def _allocate_table(args: argparse.Namespace, config: SagecostConfig) -> tuple[str, str]:
+    from sagecost.adapters import aws  # noqa: PLC0415
+    from sagecost.adapters.costs import CostExplorer  # noqa: PLC0415
+    from sagecost.adapters.ledger import DynamoLedger  # noqa: PLC0415
+
+    billed = None if args.no_bill else CostExplorer(aws.client("ce", region_name="us-east-1"))
+    return _allocate(DynamoLedger(aws.dynamodb(), args.table), config, billed, args)
+
+
+def _allocate_ledger_file(args: argparse.Namespace, config: SagecostConfig) -> tuple[str, str]:
+    """A simulator's ledger.jsonl, written into an in-process moto table through the metering path's own
+    aggregation, then allocated exactly as the deployed function would. --bill feeds a saved
+    GetCostAndUsage response to moto's Cost Explorer, so the real adapter reads it."""
+    import boto3  # noqa: PLC0415
+    from moto import mock_aws  # noqa: PLC0415
+    from moto.core.models import DEFAULT_ACCOUNT_ID  # noqa: PLC0415
+    from moto.moto_api._internal.models import moto_api_backend  # noqa: PLC0415
+
+    from sagecost.adapters.costs import CostExplorer  # noqa: PLC0415
+    from sagecost.adapters.ledger import DynamoLedger  # noqa: PLC0415
+    from sagecost.domain.aggregates import aggregate_deltas  # noqa: PLC0415
+    from sagecost.local.moto_speedups import fast_dynamodb_transactions  # noqa: PLC0415
+    from sagecost.local.template import load_template, table_create_args  # noqa: PLC0415
+    from sagecost.models.ledger import UsageRecord  # noqa: PLC0415
+
+    try:
+        lines = args.ledger.read_text(encoding="utf-8").splitlines()
+        records = [UsageRecord.model_validate_json(line) for line in lines if line.strip()]
+        bill = json.loads(args.bill.read_text(encoding="utf-8")) if args.bill else None
+    except (OSError, ValueError) as error:
+        raise SystemExit(f"sagecost: {error}") from None
+    with mock_aws(), fast_dynamodb_transactions():
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        client.create_table(**table_create_args(load_template(args.template), table_name="sagecost-ledger"))
+        ledger = DynamoLedger(client, "sagecost-ledger")
+        for record in records:
+            ledger.put_job_records([record], aggregate_deltas([record]))
+        billed = None
+        if bill is not None:
+            moto_api_backend.set_ce_cost_usage(result=bill, account_id=DEFAULT_ACCOUNT_ID)
+            billed = CostExplorer(boto3.client("ce", region_name="us-east-1"))
+        return _allocate(ledger, config, billed, args)
+
+
+def _allocate(ledger: Any, config: SagecostConfig, billed: Any, args: argparse.Namespace) -> tuple[str, str]:
+    from sagecost.adapters.reports import DirectoryReports  # noqa: PLC0415
+    from sagecost.reports.summary import summary_notice  # noqa: PLC0415
+    from sagecost.services.allocation import MonthEndAllocator, render_outputs  # noqa: PLC0415
+
+    month_end = MonthEndAllocator(ledger, config, billed).run(args.month, true_up_bill=args.true_up)
+    location = DirectoryReports(args.out, per_month=False).put(
+        args.month, render_outputs(month_end, config.tags.primary_keys())
+    )
+    notice = summary_notice(month_end.report, location)
+    return location, f"{notice.subject}\n\n{notice.body}"
+
+
 def cmd_prices_refresh(args: argparse.Namespace) -> int:
     import boto3  # noqa: PLC0415
 
@@ -258,6 +336,35 @@ def cmd_prices_show(args: argparse.Namespace) -> int:
                 f"{price.region}\t{price.component}\t{price.instance_type}\t{price.usd}/{price.unit}\t{price.source}"
             )
     return 0
+
+
+def _add_allocate(commands: Any) -> None:
+    allocate = commands.add_parser(
+        "allocate",
+        help="the month-end chargeback of one month, written to --out",
+        description="Allocate a month: direct and shared cost per project, team and cost center, reconciled "
+        "with Cost Explorer; writes allocation.json, allocation.csv, focus.csv (FOCUS 1.2), report.html and "
+        "summary.txt to --out. Reads a deployed ledger table (with whatever AWS credentials and endpoint "
+        "boto3 finds) or a simulator's ledger.jsonl.",
+    )
+    allocate.add_argument("--month", required=True, help="YYYY-MM")
+    allocate.add_argument("--out", type=Path, required=True, help="the folder for the files")
+    source = allocate.add_mutually_exclusive_group()
+    source.add_argument("--table", help="a deployed ledger table (reconciled with Cost Explorer)")
+    source.add_argument("--ledger", type=Path, help="a simulator's ledger.jsonl (e.g. out/demo/ledger.jsonl)")
+    allocate.add_argument("--config", type=Path, help="the sagecost config file (its allocation rules)")
+    allocate.add_argument("--template", type=Path, help="the SAM template (the table's shape, --ledger)")
+    allocate.add_argument(
+        "--bill", type=Path, help="with --ledger: a saved GetCostAndUsage response to reconcile against"
+    )
+    allocate.add_argument("--no-bill", action="store_true", help="with --table: skip Cost Explorer")
+    allocate.add_argument(
+        "--true-up",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="spread the billed total over the rows (default: the config's allocation.true_up)",
+    )
+    allocate.set_defaults(run=cmd_allocate)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -320,6 +427,8 @@ def parser() -> argparse.ArgumentParser:
         else:
             command.add_argument("--table", help="the ledger table, for compliance by spend")
             command.add_argument("--month", help="YYYY-MM (default: this month)")
+
+    _add_allocate(commands)
 
     prices = commands.add_parser("prices", help="the price catalog").add_subparsers(
         dest="action", required=True

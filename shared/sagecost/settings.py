@@ -18,7 +18,7 @@ from sagecost.adapters.ledger import DynamoLedger
 from sagecost.adapters.notifier import Notifier, SnsNotifier
 from sagecost.adapters.prices import load_catalog
 from sagecost.adapters.queue import SqsRecheckQueue
-from sagecost.adapters.reports import S3Reports
+from sagecost.adapters.reports import ReportSink, S3Reports
 from sagecost.adapters.sagemaker import Boto3SageMaker
 from sagecost.adapters.tagging_api import ResourceTags
 from sagecost.domain.pricing import PriceBook
@@ -109,7 +109,7 @@ def tag_enforcer() -> TagEnforcer:
 class MonthEndOutputs:
     """Where the cost allocator delivers: the reports bucket and the reports topic."""
 
-    reports: S3Reports
+    reports: ReportSink
     notifier: Notifier
 
 

@@ -18,6 +18,7 @@ from sagecost.domain.pricing import PriceBook
 from sagecost.local import events
 from sagecost.local.simulator import SimulationResult, simulate
 from sagecost.models.ledger import UNTAGGED
+from sagecost.services.allocation import OUTPUT_FILES
 
 # The handlers import the X-Ray SDK, whose recorder creates a UDP socket on first import: pytest-socket
 # allows that while tests are collected, not while they run. Imported here, the replay stays socket-free.
@@ -265,5 +266,23 @@ def test_the_same_lines_always_give_the_same_files(
 ) -> None:
     out, _ = simulated
     simulate(DELIVERED, tmp_path, catalog=prices.catalog)
-    for name in ("ledger.jsonl", "rejected.jsonl", "summary.json"):
+    names = ["ledger.jsonl", "rejected.jsonl", "summary.json", "reports.jsonl"]
+    names += [f"allocation/2026-11/{name}" for name in OUTPUT_FILES]
+    for name in names:
         assert (tmp_path / name).read_text(encoding="utf-8") == (out / name).read_text(encoding="utf-8"), name
+
+
+def test_the_run_ends_with_the_allocation_of_every_month_it_covers(
+    simulated: tuple[Path, SimulationResult],
+) -> None:
+    out, result = simulated
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert set(result.allocations) == set(summary["allocations"]) == set(summary["months"]) == {"2026-11"}
+    allocation = json.loads((out / "allocation" / "2026-11" / "allocation.json").read_text(encoding="utf-8"))
+    assert allocation["totals"]["metered"] == summary["months"]["2026-11"]["metered_cost"]
+    assert {row["project"]: row["total"] for row in allocation["rows"]} == {"fraud": "13.76", "recs": "0.47"}
+    assert allocation["reconciliation"]["billed"] == summary["allocations"]["2026-11"]["billed"]
+    (sent,) = read_jsonl(out / "reports.jsonl")  # the summary on the reports topic, at the simulated time
+    assert sent["attributes"]["month"] == "2026-11"
+    assert sent["at"].startswith("2026-11-")
+    assert "in allocation/2026-11." in sent["message"]

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -29,6 +30,7 @@ from sagecost.models.prices import Component
 from sagecost.services.allocation import MonthEndAllocator
 from sagecost.settings import MonthEndOutputs
 
+ROOT = Path(__file__).resolve().parents[2]
 ACCOUNT = "123456789012"
 BUCKET = "sagecost-reports-test"
 OCTOBER = datetime(2026, 10, 5, tzinfo=UTC)
@@ -285,3 +287,16 @@ def test_an_invalid_month_is_refused_with_the_reason(
 
     with pytest.raises(ValidationError, match="month"):
         lambda_handler({"month": month}, lambda_context)
+
+
+@pytest.mark.parametrize(
+    "sample", sorted((ROOT / "events" / "cost_allocator").glob("*.json")), ids=lambda p: p.stem
+)
+def test_every_sample_event_runs_the_allocator(
+    deployed: Deployment, lambda_context: Any, sample: Path
+) -> None:
+    issue_month(deployed.ledger)
+    canned_bill({"Project$A": "600.00"})
+    result = lambda_handler(json.loads(sample.read_text(encoding="utf-8")), lambda_context)
+    assert result["month"] == "2026-10"
+    assert result["location"] == f"s3://{BUCKET}/allocations/2026-10/"

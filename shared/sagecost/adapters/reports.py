@@ -24,16 +24,18 @@ class ReportSink(Protocol):
 class DirectoryReports:
     """The CLI's and the simulator's sink: the month's files in a local folder."""
 
-    def __init__(self, folder: Path, *, per_month: bool = True) -> None:
+    def __init__(self, folder: Path, *, per_month: bool = True, relative_to: Path | None = None) -> None:
         self.folder = folder
         self.per_month = per_month
+        self.relative_to = relative_to
 
     def put(self, month: str, files: Mapping[str, bytes]) -> str:
+        """Write the files; the folder, relative to `relative_to` if given (so outputs name no temp path)."""
         target = self.folder / month if self.per_month else self.folder
         target.mkdir(parents=True, exist_ok=True)
         for name, body in sorted(files.items()):
             (target / name).write_bytes(body)
-        return str(target)
+        return str(target.relative_to(self.relative_to) if self.relative_to else target)
 
 
 class S3Reports:

@@ -1,10 +1,15 @@
-"""Make moto's DynamoDB transactions cost O(items touched) instead of O(table size).
+"""Make moto's DynamoDB transactions cost O(items touched) instead of O(table size), and its index
+queries sort plain strings instead of comparing DynamoType objects.
 
 moto 5.2.5 snapshots every table a TransactWriteItems touches with `copy.deepcopy` (once per item!)
 so it can roll back on failure; with a ledger of a few thousand items each transaction takes seconds.
 This keeps moto's own transaction logic (checks, conditions, cancellation reasons) and replaces only
 the snapshot: the items the transaction names are copied before it runs and put back if it fails.
 Behaviour seen through boto3 is unchanged; only the embedded runtime and tests use it.
+
+Index queries and scans go through `Table.all_items`, which sorts every item of the table by its key
+with DynamoType comparisons (about 30 Python calls each). Where both key attributes are strings, the
+same order comes from sorting the raw strings (code-point order is UTF-8 byte order, DynamoDB's order).
 """
 
 from __future__ import annotations
@@ -19,6 +24,25 @@ from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.table import Table
 
 _original = DynamoDBBackend.transact_write_items
+_original_all_items = Table.all_items
+
+
+def _all_items(self: Table) -> list[Any]:
+    key_types = {d["AttributeName"]: d["AttributeType"] for d in self.attr}
+    string_keys = key_types.get(self.hash_key_attr) == "S" and (
+        self.range_key_attr is None or key_types.get(self.range_key_attr) == "S"
+    )
+    if not string_keys:
+        return _original_all_items(self)
+    items: list[Any] = []
+    for hash_set in self.items.values():
+        if self.range_key_attr:
+            items.extend(hash_set.values())
+        else:
+            items.append(hash_set)
+    if self.range_key_attr:
+        return sorted(items, key=lambda item: (item.hash_key.value, item.range_key.value))
+    return sorted(items, key=lambda item: item.hash_key.value)
 
 
 def _key_of(backend: DynamoDBBackend, op_type: str, op: dict[str, Any]) -> dict[str, Any]:
@@ -61,7 +85,9 @@ def _transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, 
 @contextmanager
 def fast_dynamodb_transactions() -> Iterator[None]:
     DynamoDBBackend.transact_write_items = _transact_write_items  # type: ignore[method-assign]
+    Table.all_items = _all_items  # type: ignore[method-assign]
     try:
         yield
     finally:
         DynamoDBBackend.transact_write_items = _original  # type: ignore[method-assign]
+        Table.all_items = _original_all_items  # type: ignore[method-assign]

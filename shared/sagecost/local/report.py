@@ -89,8 +89,11 @@ def write_outputs(
     rejected: list[dict[str, Any]],
     unrouted: dict[str, int],
     projects_added: dict[str, str] | None = None,
+    allocations: dict[str, dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """Write the ledger, the rejections and the summary (the same inputs always give the same files)."""
+    """Write the ledger, the rejections and the summary (the same inputs always give the same files).
+
+    `allocations` is what the cost allocator returned per month (its files are under `allocation/`)."""
     out.mkdir(parents=True, exist_ok=True)
     records = sorted(ledger.records(), key=lambda r: r.record_id)
     with (out / "ledger.jsonl").open("w", encoding="utf-8") as ledger_file:
@@ -109,6 +112,10 @@ def write_outputs(
         "unrouted_events": dict(sorted(unrouted.items())),
         "months": {
             month: month_summary(ledger, month, by_month[month], projects_added) for month in sorted(by_month)
+        },
+        "allocations": {
+            month: {key: value for key, value in result.items() if key != "location"}
+            for month, result in sorted((allocations or {}).items())
         },
     }
     (out / "summary.json").write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n", encoding="utf-8")

@@ -15,9 +15,11 @@ import json
 import random
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from sagecost.local import events
+from sagecost.models.allocation import AllocationPolicy, ShareSplit
 from sagecost.models.config import KeyRule, Mode, PolicyKind, SagecostConfig, TagPolicy
 
 MONTH_START = datetime(2026, 10, 1, tzinfo=UTC)
@@ -383,9 +385,15 @@ DEMO_CONFIG = SagecostConfig(
             PolicyKind.PROCESSING_JOB: Mode.TAG,
             PolicyKind.ENDPOINT: Mode.TAG,
         },
-    )
+    ),
+    allocation=AllocationPolicy(
+        shared_projects=(PLATFORM.name,),
+        split=ShareSplit.WEIGHTED,
+        environment_multipliers={"prod": Decimal(2)},
+    ),
 )
-"""The demo's policy: tag jobs and endpoints, report the rest (notebooks, models, configs)."""
+"""The demo's policy: tag jobs and endpoints, report the rest (notebooks, models, configs). The platform
+team's shared endpoint is split over the projects by their direct cost, production usage weighing double."""
 
 
 def demo_events(seed: int = 7) -> list[dict[str, Any]]:

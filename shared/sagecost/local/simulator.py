@@ -30,15 +30,18 @@ from pydantic import TypeAdapter, ValidationError
 from sagecost import clock, settings
 from sagecost.adapters.ledger import DynamoLedger
 from sagecost.adapters.notifier import Notice
+from sagecost.adapters.reports import DirectoryReports
 from sagecost.domain.periods import hour_floor
 from sagecost.domain.pricing import PriceBook
 from sagecost.local import template as sam
+from sagecost.local.bill import SimulatedBill
 from sagecost.local.fake_sagemaker import FakeSageMaker
 from sagecost.local.moto_speedups import fast_dynamodb_transactions
 from sagecost.local.report import write_jsonl, write_outputs
 from sagecost.models.config import SagecostConfig
 from sagecost.models.prices import PriceCatalog
 from sagecost.models.tagging import Recheck
+from sagecost.services.allocation import MonthEndAllocator
 from sagecost.services.tagging import TagEnforcer
 from sagecost.services.usage import UsageMeter
 
@@ -91,6 +94,8 @@ class SimulationResult:
     sagemaker_reads: dict[str, int] = field(default_factory=dict)
     actions: list[dict[str, Any]] = field(default_factory=list)
     alerts: list[dict[str, Any]] = field(default_factory=list)
+    allocations: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """The cost allocator's answer per month; its files are in `out/allocation/<month>/`."""
 
 
 def _lambda_context(function: sam.FunctionSpec) -> Any:
@@ -125,14 +130,33 @@ def _handler(function: sam.FunctionSpec) -> Callable[[dict[str, Any], Any], Any]
 
 
 def schedule_hours(expression: str) -> int:
-    """Whole hours between runs of `rate(N unit)` (at least 1: the virtual clock ticks hourly); a cron
-    expression runs daily here."""
+    """Whole hours between runs of `rate(N unit)` (at least 1: the virtual clock ticks hourly)."""
     match = re.fullmatch(r"rate\((\d+)\s+(minute|minutes|hour|hours|day|days)\)", expression.strip())
     if match is None:
-        return 24
+        raise ValueError(f"not a rate expression: {expression!r}")
     count, unit = int(match.group(1)), match.group(2)
     hours = {"minute": count / 60, "hour": count, "day": 24 * count}[unit.rstrip("s")]
     return max(1, int(hours))
+
+
+def cron_due(expression: str, after: datetime, until: datetime) -> bool:
+    """Whether `cron(minute hour day-of-month month day-of-week year)` fires in (after, until]. The subset
+    the template uses: fixed minute and hour, a fixed day of the month or every day, any month and year."""
+    match = re.fullmatch(r"cron\((\d+) (\d+) (\d+|\*|\?) \* (\?|\*) \*\)", expression.strip())
+    if match is None:
+        raise ValueError(
+            f"the simulator cannot run the schedule {expression!r} (cron: fixed minute and hour)"
+        )
+    minute, hour, day = int(match.group(1)), int(match.group(2)), match.group(3)
+    for candidate_day in {after.date(), until.date()}:
+        if day not in {"*", "?"} and candidate_day.day != int(day):
+            continue
+        candidate = datetime(
+            candidate_day.year, candidate_day.month, candidate_day.day, hour, minute, tzinfo=UTC
+        )
+        if after < candidate <= until:
+            return True
+    return False
 
 
 def _event_time(raw: dict[str, Any]) -> datetime:
@@ -222,13 +246,18 @@ class Simulator:
         return next((q for q, f in self.consumers.items() if f.handler.startswith("tag_enforcer.")), None)
 
     def _fire_schedules(self) -> None:
-        """Every scheduled function whose period divides the hours since the first one (hourly: always,
-        daily: at each 24th hour)."""
+        """Every scheduled function due at this tick: `rate` schedules when their period divides the hours
+        since the first tick (hourly: always, daily: every 24th), `cron` ones when their time has passed
+        since the previous tick (a 00:30 schedule runs at the 01:00 tick)."""
         if self.first_hour is None:
             self.first_hour = self.now
         elapsed_hours = int((self.now - self.first_hour).total_seconds() // 3600)
         for function in self.scheduled:
-            if elapsed_hours % max(1, schedule_hours(function.schedules[0])) != 0:
+            expression = function.schedules[0]
+            if expression.startswith("cron("):
+                if not cron_due(expression, self.now - timedelta(hours=1), self.now):
+                    continue
+            elif elapsed_hours % schedule_hours(expression) != 0:
                 continue
             event = {
                 "version": "0",
@@ -241,6 +270,12 @@ class Simulator:
             _handler(function)(event, _lambda_context(function))
             if function.handler.startswith("usage_sweeper."):
                 self.sweeps += 1
+
+    def allocate(self, month: str) -> dict[str, Any]:
+        """Run the cost allocator for a month, as an on-demand invocation (`{"month": ...}`) would."""
+        (allocator,) = [f for f in self.functions.values() if f.handler.startswith("cost_allocator.")]
+        result: dict[str, Any] = _handler(allocator)({"month": month}, _lambda_context(allocator))
+        return result
 
     # --- routing ---------------------------------------------------------------------------------
 
@@ -434,9 +469,18 @@ def simulate(
                 resources=fake.governed_resources, tags=fake.sagemaker_tags, add_tags=fake.add_tags
             ),
         )
-        notifier.clock = lambda: simulator.now
+        reports_notifier = RecordingNotifier()
+        settings.install(
+            allocator=MonthEndAllocator(simulator.ledger, config, SimulatedBill(simulator.ledger)),
+            outputs=settings.MonthEndOutputs(
+                DirectoryReports(out / "allocation", relative_to=out), reports_notifier
+            ),
+        )
+        notifier.clock = reports_notifier.clock = lambda: simulator.now
         clock.use(lambda: simulator.now)
         _replay(simulator, fake, lines, result, progress)
+        # the month-end run happened on each 1st the replay passed; the months end with what came after
+        result.allocations = {month: simulator.allocate(month) for month in simulator.ledger.months()}
         result.sweeps = simulator.sweeps
         result.sagemaker_reads = dict(sorted(fake.calls.items()))
         actions = simulator.ledger.actions()
@@ -447,10 +491,16 @@ def simulate(
             if project_key in (a.get("added") or {})
         }
         result.summary = write_outputs(
-            simulator.ledger, out, [r.as_json() for r in result.rejected], result.unrouted, projects_added
+            simulator.ledger,
+            out,
+            [r.as_json() for r in result.rejected],
+            result.unrouted,
+            projects_added,
+            result.allocations,
         )
         write_jsonl(out / "actions.jsonl", actions)
         write_jsonl(out / "alerts.jsonl", notifier.sent)
+        write_jsonl(out / "reports.jsonl", reports_notifier.sent)
         result.actions = actions
         result.alerts = notifier.sent
     return result

@@ -94,7 +94,7 @@ def _chart(report: AllocationReport) -> str:
 
 def _row(row: AllocationRow, trued_up: bool) -> str:
     shared_from = "; ".join(f"{part.source} {usd(part.amount)}" for part in row.shared_from)
-    kind = "" if row.kind == "project" else f" ({row.kind})"
+    kind = " (nobody could receive it)" if row.kind == "unassigned-shared" else ""
     cells = [
         _cell(row.project + kind),
         _cell(row.team),
@@ -124,7 +124,7 @@ def _cards(report: AllocationReport) -> str:
         ("No project tag", usd(totals.untagged), "metered without a project"),
         (
             "Unpriced",
-            f"{totals.unpriced_records} records",
+            f"{totals.unpriced_records} record{'' if totals.unpriced_records == 1 else 's'}",
             f"{totals.unpriced_instance_hours:,.2f} instance-hours, no known price",
         ),
     ]
