@@ -43,6 +43,19 @@ $(FOCUS_VENV)/.ready: requirements/focus.txt
 
 focus-env: $(FOCUS_VENV)/.ready ## the Python 3.12 virtualenv with focus-validator, for the FOCUS export test
 
+# Debian's Chromium renders report.html in a test; installed when missing and this user can (root, apt).
+browser: ## headless Chromium for the report test (Debian's package; the test is skipped, saying why, without it)
+	@if command -v chromium >/dev/null 2>&1; then \
+		true; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "installing Debian's chromium for the report rendering test"; \
+		{ apt-get install -y -q chromium >/dev/null 2>&1 || \
+		  { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q chromium >/dev/null 2>&1; }; } || \
+		echo "browser: chromium could not be installed; the report rendering test will be skipped"; \
+	else \
+		echo "browser skipped: chromium is not installed and this user cannot apt-get it"; \
+	fi
+
 demo: $(VENV)/.ready ## simulate a month of several teams' SageMaker use through the real handlers on moto
 	$(BIN)/sagecost demo --out $(DEMO_OUT)
 

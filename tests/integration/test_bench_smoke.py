@@ -50,3 +50,12 @@ def test_ingesting_events_never_lists_the_fleet(measured: dict[str, bench.KindRe
 def test_each_kind_stays_within_the_request_budget(measured: dict[str, bench.KindResult], kind: str) -> None:
     result = measured[kind]
     assert result.max <= bench.REQUEST_TARGET, f"{kind}: {result.per_event_operations()}"
+
+
+def test_the_allocation_bench_reads_only_aggregates_and_conserves_the_money() -> None:
+    from bench.allocation import measure_allocation
+
+    small, large = measure_allocation(200, 10), measure_allocation(2_000, 10)
+    assert small.requests == large.requests == 2  # one Query page each for allocation and resource lines
+    assert (small.allocation_items, small.resource_lines) == (large.allocation_items, large.resource_lines)
+    assert large.metered > small.metered > 0
