@@ -23,6 +23,7 @@ class BilledMonth:
     total: Decimal
     by_tag_value: dict[str, Decimal]
     estimated: bool
+    source: str = "Cost Explorer"
 
 
 class BilledCosts(Protocol):

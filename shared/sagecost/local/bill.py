@@ -39,4 +39,9 @@ class SimulatedBill:
         if by_project:
             by_project[UNTAGGED] = by_project.get(UNTAGGED, Decimal(0)) + UNMETERED
         billed = {project: cents(amount) for project, amount in by_project.items()}
-        return BilledMonth(total=sum(billed.values(), Decimal(0)), by_tag_value=billed, estimated=False)
+        return BilledMonth(
+            total=sum(billed.values(), Decimal(0)),
+            by_tag_value=billed,
+            estimated=False,
+            source="a simulated bill (sagecost simulator)",
+        )

@@ -127,6 +127,7 @@ class Reconciliation(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     metric: BilledMetric
+    source: str = Field(default="Cost Explorer", description="where the billed figures came from")
     tag_key: str
     billed: Money
     estimated: bool = Field(description="Cost Explorer still marks the month as estimated")

@@ -113,7 +113,8 @@ def _cards(report: AllocationReport) -> str:
     totals = report.totals
     cards = [("Metered", usd(totals.metered), f"{totals.records:,} usage records")]
     if totals.billed is not None:
-        cards.append(("Billed", usd(totals.billed), "Cost Explorer"))
+        source = report.reconciliation.source if report.reconciliation else "Cost Explorer"
+        cards.append(("Billed", usd(totals.billed), source))
         cards.append(
             ("Metered - billed", signed_usd(totals.variance or Decimal(0)), pct(totals.variance_pct))
         )
@@ -159,7 +160,7 @@ def _reconciliation(report: AllocationReport) -> str:
         for v in rec.projects
     )
     return (
-        f"<p>Cost Explorer {escape(rec.metric.value)} for Amazon SageMaker, grouped by the tag "
+        f"<p>{escape(rec.metric.value)} for Amazon SageMaker from {escape(rec.source)}, grouped by the tag "
         f"<code>{escape(rec.tag_key)}</code>.{estimated}</p>"
         '<table><thead><tr><th>Project tag</th><th class="n">Metered</th><th class="n">Billed</th>'
         '<th class="n">Metered - billed</th><th class="n">%</th></tr></thead>'

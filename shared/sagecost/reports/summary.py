@@ -23,7 +23,8 @@ def summary_notice(report: AllocationReport, location: str = "") -> Notice:
     lines.append(f"  Metered by sagecost   {usd(totals.metered):>14}   ({totals.records:,} usage records)")
     if totals.billed is not None and report.reconciliation is not None:
         lines.append(
-            f"  Billed (Cost Explorer {report.reconciliation.metric.value}) {usd(totals.billed)}"
+            f"  Billed ({report.reconciliation.source}, {report.reconciliation.metric.value})"
+            f" {usd(totals.billed)}"
             f"   metered - billed: {signed_usd(totals.variance or totals.metered - totals.billed)}"
             f" ({pct(totals.variance_pct)})"
             + ("   [month still estimated]" if report.reconciliation.estimated else "")

@@ -89,6 +89,7 @@ class MonthEndAllocator:
         reconciliation = (
             Reconciliation(
                 metric=policy.billed_metric,
+                source=bill.source,
                 tag_key=tag_key,
                 billed=cents(bill.total),
                 estimated=bill.estimated,
