@@ -39,7 +39,14 @@ def cmd_config_validate(args: argparse.Namespace) -> int:
     policy = config.tags
     modes = ", ".join(f"{kind} {policy.mode_for(kind)}" for kind in policy.scope)
     required = ", ".join(rule.key for rule in policy.rules().values() if rule.required)
-    print(f"{args.file}: valid. Required tags: {required}. Modes: {modes}.")
+    allocation = config.allocation
+    shared = ", ".join(allocation.shared_projects) or "none"
+    print(
+        f"{args.file}: valid. Required tags: {required}. Modes: {modes}. "
+        f"Allocation: shared projects {shared}, split {allocation.split.value}"
+        f"{', untagged usage shared' if allocation.share_unallocated else ''}"
+        f"{', trued up to the bill' if allocation.true_up else ''}."
+    )
     return 0
 
 

@@ -100,3 +100,18 @@ def test_allocate_explains_what_is_wrong_with_its_arguments(
         arguments = [*arguments, "--ledger", str(ledger_file)]
     with pytest.raises(SystemExit, match=re.escape(message)):
         main(["allocate", "--out", str(tmp_path), *arguments])
+
+
+def test_config_validate_names_the_line_of_an_allocation_rule_that_cannot_work(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    good, bad = tmp_path / "good.yaml", tmp_path / "bad.yaml"
+    good.write_text(CONFIG, encoding="utf-8")
+    bad.write_text("tags: {}\nallocation:\n  split: fixed\n", encoding="utf-8")
+    assert main(["config", "validate", str(good)]) == 0
+    assert "Allocation: shared projects platform, split even." in capsys.readouterr().out
+    assert main(["config", "validate", str(bad)]) == 1
+    assert (
+        f"{bad}:3: allocation: Value error, split: fixed needs at least one project"
+        in capsys.readouterr().err
+    )

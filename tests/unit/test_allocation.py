@@ -154,23 +154,27 @@ costs = st.builds(
     environment=st.sampled_from(["dev", "prod", UNTAGGED]),
     cost=amounts,
 )
-policies = st.builds(
-    AllocationPolicy,
-    shared_projects=st.sampled_from([(), ("platform",), ("platform", "studio")]),
-    share_unallocated=st.booleans(),
-    split=st.sampled_from([ShareSplit.WEIGHTED, ShareSplit.EVEN]),
-) | st.builds(
-    AllocationPolicy,
-    shared_projects=st.just(("platform", "studio")),
-    share_unallocated=st.booleans(),
-    environment_multipliers=st.dictionaries(
-        st.sampled_from(["dev", "prod"]), st.decimals(min_value="0.1", max_value=5, places=1), min_size=1
-    ),
-) | st.builds(
-    AllocationPolicy,
-    shared_projects=st.just(("platform",)),
-    split=st.just(ShareSplit.FIXED),
-    weights=st.dictionaries(st.sampled_from(["A", "B", "C"]), st.decimals(1, 10, places=2), min_size=1),
+policies = (
+    st.builds(
+        AllocationPolicy,
+        shared_projects=st.sampled_from([(), ("platform",), ("platform", "studio")]),
+        share_unallocated=st.booleans(),
+        split=st.sampled_from([ShareSplit.WEIGHTED, ShareSplit.EVEN]),
+    )
+    | st.builds(
+        AllocationPolicy,
+        shared_projects=st.just(("platform", "studio")),
+        share_unallocated=st.booleans(),
+        environment_multipliers=st.dictionaries(
+            st.sampled_from(["dev", "prod"]), st.decimals(min_value="0.1", max_value=5, places=1), min_size=1
+        ),
+    )
+    | st.builds(
+        AllocationPolicy,
+        shared_projects=st.just(("platform",)),
+        split=st.just(ShareSplit.FIXED),
+        weights=st.dictionaries(st.sampled_from(["A", "B", "C"]), st.decimals(1, 10, places=2), min_size=1),
+    )
 )
 
 
