@@ -1,5 +1,6 @@
 """tag_enforcer: SageMaker creations (CloudTrail Create* calls, first state changes) checked against the tag
-policy: missing tags added, owners told, non-compliant dev jobs stopped after the grace period.
+policy: missing tags added, owners told, non-compliant dev jobs stopped after the grace period. A job that
+starts is also checked before it spends (pre-flight): its worst case against what is left of its budgets.
 
 Each SQS message is one event (or a recheck the enforcer sent itself). A malformed one is rejected with a
 reason and kept in the ledger table; a failing AWS call fails that message alone, for SQS to retry.
@@ -18,8 +19,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from sagecost import clock, settings
 from sagecost.models.events import InvalidEvent
 from sagecost.observability import logger, metrics, tracer
+from sagecost.services.budgets import job_start
 from sagecost.services.intake import keep_rejected
-from sagecost.services.tagging import read_tag_message
+from sagecost.services.tagging import Created, read_tag_message
 
 processor = BatchProcessor(event_type=EventType.SQS)
 
@@ -34,7 +36,17 @@ def record_handler(record: SQSRecord) -> None:
             enforcer.ledger, record.body, str(rejection), message_id=record.message_id, source="tag_enforcer"
         )
         return
-    result = enforcer.handle(message, clock.now())
+    now = clock.now()
+    result = enforcer.handle(message, now)
+    check = settings.preflight() if isinstance(message, Created) else None
+    if check is not None and isinstance(message, Created):
+        job = job_start(message, result.decision.additions if result.decision else {})
+        if job is not None:
+            for alert in check.check(job, now):
+                metrics.add_metric(name="BudgetAlert_preflight", unit=MetricUnit.Count, value=1)
+                logger.info(
+                    "pre-flight alert", extra={"key": alert.key, "stopped": alert.details.get("stopped")}
+                )
     logger.info(
         "tag policy applied",
         extra={"outcome": result.outcome, "arn": result.arn, "notices": len(result.notices)},

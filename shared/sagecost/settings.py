@@ -24,6 +24,7 @@ from sagecost.adapters.tagging_api import ResourceTags
 from sagecost.domain.pricing import PriceBook
 from sagecost.models.config import PolicyKind, SagecostConfig
 from sagecost.services.allocation import MonthEndAllocator
+from sagecost.services.budgets import BudgetAlerter, Preflight
 from sagecost.services.tagging import TagEnforcer
 from sagecost.services.usage import UsageMeter
 
@@ -137,6 +138,37 @@ def month_end_outputs() -> MonthEndOutputs:
     return outputs
 
 
+def budget_alerter() -> BudgetAlerter:
+    if "alerter" not in _installed:
+        _installed["alerter"] = BudgetAlerter(
+            ledger=DynamoLedger(aws.dynamodb(), settings().ledger_table_name),
+            notifier=SnsNotifier(
+                aws.client("sns"), _required(settings().alerts_topic_arn, "ALERTS_TOPIC_ARN")
+            ),
+            config=sagecost_config(),
+        )
+    alerter: BudgetAlerter = _installed["alerter"]
+    return alerter
+
+
+def preflight() -> Preflight | None:
+    """The pre-flight check, or None when the config has no budgets (nothing to check against)."""
+    if "preflight" not in _installed:
+        if not sagecost_config().budgets.limits:
+            return None
+        _installed["preflight"] = Preflight(
+            ledger=DynamoLedger(aws.dynamodb(), settings().ledger_table_name),
+            notifier=SnsNotifier(
+                aws.client("sns"), _required(settings().alerts_topic_arn, "ALERTS_TOPIC_ARN")
+            ),
+            stopper=Boto3SageMaker(aws.sagemaker()),
+            prices=PriceBook(load_catalog(settings().price_catalog)),
+            config=sagecost_config(),
+        )
+    check: Preflight = _installed["preflight"]
+    return check
+
+
 @dataclass(frozen=True)
 class TagSweepSources:
     """What the daily tag sweep reads and writes: resources by list pages, tags in bulk, AddTags."""
@@ -170,6 +202,8 @@ def install(
     tag_sweep: TagSweepSources | None = None,
     allocator: MonthEndAllocator | None = None,
     outputs: MonthEndOutputs | None = None,
+    alerter: BudgetAlerter | None = None,
+    preflight: Preflight | None = None,
 ) -> None:
     """Use these services instead of building them from the environment (the simulator's fakes, tests)."""
     services: tuple[tuple[str, object], ...] = (
@@ -178,6 +212,8 @@ def install(
         ("tag_sweep", tag_sweep),
         ("allocator", allocator),
         ("outputs", outputs),
+        ("alerter", alerter),
+        ("preflight", preflight),
     )
     for name, service in services:
         if service is not None:

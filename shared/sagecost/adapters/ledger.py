@@ -102,6 +102,7 @@ _AGGREGATE_COUNTERS = (
     ("unpriced_records", "unpriced_records"),
     ("unpriced_instance_hours", "unpriced_instance_hours"),
     ("quantity", "quantity"),
+    ("job_cost", "job_cost"),
 )
 
 
@@ -133,6 +134,23 @@ class Aggregate:
     unpriced_records: int
     unpriced_instance_hours: Decimal
     quantity: Decimal = Decimal(0)
+    job_cost: Decimal = Decimal(0)
+
+
+def aggregate_from_item(month: str, item: Mapping[str, Any]) -> Aggregate:
+    """An `AGG#<month>` item (plain Python values) as an Aggregate; counters absent from it are 0."""
+    dimension, _, value = str(item["sk"]).partition("#")
+    return Aggregate(
+        month=month,
+        dimension=Dimension(dimension),
+        value=value,
+        cost=item.get("cost", Decimal(0)),
+        records=int(item.get("records", 0)),
+        unpriced_records=int(item.get("unpriced_records", 0)),
+        unpriced_instance_hours=item.get("unpriced_instance_hours", Decimal(0)),
+        quantity=item.get("quantity", Decimal(0)),
+        job_cost=item.get("job_cost", Decimal(0)),
+    )
 
 
 def _is_condition_failure(error: ClientError) -> bool:
@@ -340,6 +358,76 @@ class DynamoLedger:
             return False
         return True
 
+    # --- budgets ------------------------------------------------------------------------------------
+
+    def claim_alert(self, month: str, key: str, at: datetime, details: Mapping[str, Any]) -> bool:
+        """Mark an alert as sent, once per (budget, kind, threshold) and month: False if it already was."""
+        attributes = {**details, "pk": f"ALERT#{month}", "sk": key, "item_type": "alert", "at": at}
+        try:
+            self.client.put_item(
+                TableName=self.table, Item=_item(attributes), ConditionExpression="attribute_not_exists(pk)"
+            )
+        except self.client.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
+    def release_alert(self, month: str, key: str) -> None:
+        """Undo a claim whose message could not be sent, so that the retry sends it."""
+        self.client.delete_item(TableName=self.table, Key=_item({"pk": f"ALERT#{month}", "sk": key}))
+
+    def budget_spend(
+        self, month: str, values: Sequence[tuple[Dimension, str]]
+    ) -> dict[tuple[Dimension, str], Aggregate]:
+        """The month aggregates of some (dimension, value) pairs, in one BatchGetItem (100 keys a page)."""
+        found: dict[tuple[Dimension, str], Aggregate] = {}
+        unique = sorted(set(values))
+        for start in range(0, len(unique), 100):
+            keys = [
+                _item({"pk": f"AGG#{month}", "sk": f"{d.value}#{v}"}) for d, v in unique[start : start + 100]
+            ]
+            request: dict[str, Any] = {self.table: {"Keys": keys, "ConsistentRead": True}}
+            while request:
+                response = self.client.batch_get_item(RequestItems=request)
+                for raw in response["Responses"].get(self.table, []):
+                    aggregate = aggregate_from_item(month, _python(raw))
+                    found[(aggregate.dimension, aggregate.value)] = aggregate
+                request = dict(response.get("UnprocessedKeys") or {})
+        return found
+
+    def run_rates(self, month: str) -> dict[str, Decimal]:
+        """What ran at the last sweep, USD per hour, by `<dimension>#<value>` (empty before the first)."""
+        response = self.client.get_item(
+            TableName=self.table, Key=_item({"pk": f"RUNRATE#{month}", "sk": "RUNNING"}), ConsistentRead=True
+        )
+        item = response.get("Item")
+        return dict(_python(item)["rates"]) if item else {}
+
+    def put_run_rates(self, month: str, rates: Mapping[str, Decimal], at: datetime) -> None:
+        self.client.put_item(
+            TableName=self.table,
+            Item=_item(
+                {
+                    "pk": f"RUNRATE#{month}",
+                    "sk": "RUNNING",
+                    "item_type": "run_rate",
+                    "rates": dict(rates),
+                    "at": at,
+                }
+            ),
+        )
+
+    def alerts(self, month: str) -> list[dict[str, Any]]:
+        paginator = self.client.get_paginator("query")
+        return [
+            _python(raw)
+            for page in paginator.paginate(
+                TableName=self.table,
+                KeyConditionExpression="pk = :pk",
+                ExpressionAttributeValues={":pk": {"S": f"ALERT#{month}"}},
+            )
+            for raw in page["Items"]
+        ]
+
     def release_action(self, arn: str, action: str) -> None:
         """Undo a claim whose work failed, so that a retry can claim it again."""
         self.client.delete_item(
@@ -434,21 +522,7 @@ class DynamoLedger:
         for page in paginator.paginate(
             TableName=self.table, KeyConditionExpression=condition, ExpressionAttributeValues=values
         ):
-            for raw in page["Items"]:
-                item = _python(raw)
-                dimension, _, value = item["sk"].partition("#")
-                result.append(
-                    Aggregate(
-                        month=month,
-                        dimension=Dimension(dimension),
-                        value=value,
-                        cost=item.get("cost", Decimal(0)),
-                        records=int(item.get("records", 0)),
-                        unpriced_records=int(item.get("unpriced_records", 0)),
-                        unpriced_instance_hours=item.get("unpriced_instance_hours", Decimal(0)),
-                        quantity=item.get("quantity", Decimal(0)),
-                    )
-                )
+            result += [aggregate_from_item(month, _python(raw)) for raw in page["Items"]]
         return result
 
     def month_total(self, month: str, aggregates: Sequence[Aggregate] | None = None) -> Aggregate:

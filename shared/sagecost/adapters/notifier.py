@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+import json
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from mypy_boto3_sns import SNSClient
@@ -13,9 +14,29 @@ SUBJECT_LIMIT = 100  # SNS rejects longer subjects
 
 @dataclass(frozen=True)
 class Notice:
+    """A message: `body` for people (email); `data`, if any, the JSON form for machines (SQS, Lambda and
+    HTTPS subscribers get it instead of the text, through SNS's per-protocol message structure)."""
+
     subject: str
     body: str
     attributes: dict[str, str]
+    data: dict[str, Any] | None = field(default=None, compare=False)
+
+    def structured(self) -> str | None:
+        """The SNS `MessageStructure=json` message: text by default, the JSON for machine protocols."""
+        if self.data is None:
+            return None
+        machine = json.dumps(self.data, sort_keys=True)
+        return json.dumps(
+            {
+                "default": self.body,
+                "email": self.body,
+                "sqs": machine,
+                "lambda": machine,
+                "https": machine,
+                "http": machine,
+            }
+        )
 
 
 class Notifier(Protocol):
@@ -29,13 +50,16 @@ class SnsNotifier:
 
     def publish(self, notice: Notice) -> None:
         subject = notice.subject if len(notice.subject) <= SUBJECT_LIMIT else notice.subject[:97] + "..."
+        structured = notice.structured()
+        extra: dict[str, Any] = {"MessageStructure": "json"} if structured else {}
         self.client.publish(
             TopicArn=self.topic_arn,
             Subject=subject,
-            Message=notice.body,
+            Message=structured or notice.body,
             MessageAttributes={
                 name: {"DataType": "String", "StringValue": value}
                 for name, value in notice.attributes.items()
                 if value
             },
+            **extra,
         )

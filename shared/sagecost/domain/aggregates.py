@@ -7,10 +7,18 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sagecost.models.ledger import Dimension, ResourceLine, TagSnapshot, UsageRecord, UsageUnit
+from sagecost.models.ledger import (
+    Dimension,
+    ResourceKind,
+    ResourceLine,
+    TagSnapshot,
+    UsageRecord,
+    UsageUnit,
+)
 from sagecost.models.state import SegmentSummary
 
 ZERO = Decimal(0)
+JOB_KINDS = frozenset({ResourceKind.TRAINING_JOB, ResourceKind.PROCESSING_JOB, ResourceKind.TRANSFORM_JOB})
 
 
 @dataclass(frozen=True)
@@ -24,7 +32,8 @@ class AggregateKey:
 class AggregateDelta:
     """Signed change to one aggregate item. Unpriced usage moves `unpriced_*`, never `cost`.
 
-    `quantity` moves only on `resource` lines, whose usage all has one unit.
+    `quantity` moves only on `resource` lines, whose usage all has one unit. `job_cost` is the part of
+    `cost` that finished jobs (training, processing, transform) spent: the budget forecast's trend.
     """
 
     key: AggregateKey
@@ -33,6 +42,7 @@ class AggregateDelta:
     unpriced_records: int = 0
     unpriced_instance_hours: Decimal = ZERO
     quantity: Decimal = ZERO
+    job_cost: Decimal = ZERO
 
     @property
     def is_zero(self) -> bool:
@@ -42,7 +52,8 @@ class AggregateDelta:
             self.unpriced_records,
             self.unpriced_instance_hours,
             self.quantity,
-        ) == (ZERO, 0, 0, ZERO, ZERO)
+            self.job_cost,
+        ) == (ZERO, 0, 0, ZERO, ZERO, ZERO)
 
 
 def summarise(record: UsageRecord) -> SegmentSummary:
@@ -54,6 +65,7 @@ def summarise(record: UsageRecord) -> SegmentSummary:
         tags=record.tags,
         fingerprint=hashlib.sha256(record.model_dump_json().encode()).hexdigest()[:24],
         resource_line=ResourceLine.of(record).key,
+        is_job=record.resource_kind in JOB_KINDS,
     )
 
 
@@ -66,6 +78,7 @@ def _apply(
     unit: UsageUnit,
     tags: TagSnapshot,
     resource_line: str | None,
+    is_job: bool,
     sign: int,
 ) -> None:
     values = tags.dimension_values()
@@ -83,6 +96,8 @@ def _apply(
                 delta.unpriced_instance_hours += sign * quantity
         else:
             delta.cost += sign * cost
+            if is_job:
+                delta.job_cost += sign * cost
 
 
 def aggregate_deltas(
@@ -99,6 +114,7 @@ def aggregate_deltas(
             unit=old.unit,
             tags=old.tags,
             resource_line=old.resource_line,
+            is_job=old.is_job,
             sign=-1,
         )
     for record in added:
@@ -110,6 +126,7 @@ def aggregate_deltas(
             unit=record.unit,
             tags=record.tags,
             resource_line=ResourceLine.of(record).key,
+            is_job=record.resource_kind in JOB_KINDS,
             sign=1,
         )
     return merge_deltas(deltas.values())
@@ -125,6 +142,7 @@ def merge_deltas(deltas: Iterable[AggregateDelta]) -> list[AggregateDelta]:
         total.unpriced_records += delta.unpriced_records
         total.unpriced_instance_hours += delta.unpriced_instance_hours
         total.quantity += delta.quantity
+        total.job_cost += delta.job_cost
     return sorted(
         (delta for delta in merged.values() if not delta.is_zero),
         key=lambda d: (d.key.month, d.key.dimension, d.key.value),

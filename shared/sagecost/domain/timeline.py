@@ -118,6 +118,24 @@ def _record(piece: _Piece, resource: ResourceRef, prices: PriceBook, tags: TagSn
     )
 
 
+def hourly_cost(timeline: ResourceTimeline, prices: PriceBook, at: datetime) -> Decimal:
+    """What the resource costs per hour in its current state (unpriced lines count as 0)."""
+    current = timeline.current
+    if current is None:
+        return Decimal(0)
+    resource = timeline.resource
+    total = Decimal(0)
+    for line in current.lines:
+        price = prices.rate(resource.region, line.component, line.instance_type)
+        if price is None:
+            continue
+        if line.component is Component.ML_STORAGE:
+            total += price.usd * Decimal((line.volume_gb or 0) * line.count) / hours_in_month(at)
+        else:
+            total += price.usd * line.count
+    return micro(total)
+
+
 def meter_timeline(
     transitions: Sequence[Transition],
     resource: ResourceRef,

@@ -67,6 +67,7 @@ class RecordingNotifier:
                 "subject": notice.subject,
                 "message": notice.body,
                 "attributes": notice.attributes,
+                **({"json": notice.data} if notice.data is not None else {}),
             }
         )
 

@@ -23,6 +23,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from sagecost.models.allocation import AllocationPolicy
+from sagecost.models.budgets import BudgetPolicy
 
 
 class Mode(StrEnum):
@@ -187,6 +188,7 @@ class SagecostConfig(BaseModel):
 
     tags: TagPolicy = Field(default_factory=TagPolicy)
     allocation: AllocationPolicy = Field(default_factory=AllocationPolicy)
+    budgets: BudgetPolicy = Field(default_factory=BudgetPolicy)
 
     @property
     def tag_keys(self) -> TagKeys:

@@ -114,6 +114,12 @@ class ResourceConfig(BaseModel):
     instance_groups: Annotated[tuple[InstanceGroup, ...], BeforeValidator(_none_as_empty)] = ()
 
 
+class StoppingCondition(BaseModel):
+    model_config = ConfigDict(alias_generator=to_pascal, populate_by_name=True, extra="ignore", frozen=True)
+
+    max_runtime_in_seconds: Count | None = None
+
+
 class TrainingJobDetail(_Detail):
     training_job_name: str
     training_job_arn: str
@@ -121,6 +127,7 @@ class TrainingJobDetail(_Detail):
     secondary_status: str | None = None
     tuning_job_arn: str | None = None
     resource_config: ResourceConfig | None = None
+    stopping_condition: StoppingCondition | None = None
     training_start_time: UtcDatetime | None = None
     training_end_time: UtcDatetime | None = None
     # Absent from real events (DescribeTrainingJob has them); accepted when a producer includes them.
@@ -148,6 +155,7 @@ class ProcessingJobDetail(_Detail):
     processing_job_arn: str
     processing_job_status: str
     processing_resources: ProcessingResources
+    stopping_condition: StoppingCondition | None = None
     processing_start_time: UtcDatetime | None = None
     processing_end_time: UtcDatetime | None = None
 

@@ -94,6 +94,7 @@ class SegmentSummary(BaseModel):
     tags: TagSnapshot
     fingerprint: str
     resource_line: str | None = None
+    is_job: bool = False
     """The record's `ResourceLine` key (None in summaries written before resource lines were kept)."""
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -20,6 +21,31 @@ CREATE_CALLS: dict[str, tuple[PolicyKind, str]] = {
     "CreateNotebookInstance": (PolicyKind.NOTEBOOK_INSTANCE, "notebookInstanceArn"),
 }
 """CloudTrail event name -> (resource kind, the responseElements key holding the new resource's ARN)."""
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """What a starting job may run on, and for how long (None: no MaxRuntimeInSeconds, as transform)."""
+
+    instance_type: str
+    instance_count: int
+    max_runtime_seconds: int | None
+
+
+def job_spec_from_request(parameters: dict[str, Any]) -> JobSpec | None:
+    """A Create*Job call's CloudTrail `requestParameters` (camelCase) as a JobSpec."""
+    config = (
+        parameters.get("resourceConfig")
+        or (parameters.get("processingResources") or {}).get("clusterConfig")
+        or parameters.get("transformResources")
+        or {}
+    )
+    if not isinstance(config, dict) or not config.get("instanceType"):
+        return None
+    runtime = (parameters.get("stoppingCondition") or {}).get("maxRuntimeInSeconds")
+    return JobSpec(
+        str(config["instanceType"]), int(config.get("instanceCount") or 1), int(runtime) if runtime else None
+    )
 
 
 class CloudTrailCall(BaseModel):

@@ -26,7 +26,7 @@ from sagecost.models.events import (
     UtcDatetime,
     parse_event,
 )
-from sagecost.models.tagging import CloudTrailCall, PipelineStep, Recheck
+from sagecost.models.tagging import CloudTrailCall, JobSpec, PipelineStep, Recheck, job_spec_from_request
 
 _TIME: TypeAdapter[datetime] = TypeAdapter(UtcDatetime)
 
@@ -65,6 +65,8 @@ class Created:
     owner: str | None
     parent_arn: str | None
     at: datetime
+    job: JobSpec | None = None
+    """For a training, processing or transform job: its instances and runtime limit (pre-flight)."""
 
     @property
     def name(self) -> str:
@@ -95,6 +97,7 @@ def created_by_call(call: CloudTrailCall) -> Created | None:
         return None
     kind, arn = resource
     tags = call.request_tags
+    job = job_spec_from_request(call.request_parameters or {}) if kind in JOB_KINDS else None
     return Created(
         kind,
         arn,
@@ -102,6 +105,7 @@ def created_by_call(call: CloudTrailCall) -> Created | None:
         creator(call.user_identity, tags).owner,
         _parent_from_request(call, kind, arn) or _studio_parent(tags),
         call.event_time,
+        job,
     )
 
 
@@ -114,7 +118,27 @@ def created_by_state_change(event: SageMakerEvent) -> Created | None:
     tags = event.detail.tags or {}
     parent = parent or _studio_parent(tags)
     at = event.detail.last_modified_time or event.time
-    return Created(kind, arn, tags, creator(None, tags).owner, parent, at)
+    return Created(kind, arn, tags, creator(None, tags).owner, parent, at, _training_spec(event))
+
+
+def _training_spec(event: SageMakerEvent) -> JobSpec | None:
+    if not isinstance(event, TrainingJobEvent) or event.detail.resource_config is None:
+        return None
+    config = event.detail.resource_config
+    groups = config.instance_groups
+    instance_type = config.instance_type or (groups[0].instance_type if groups else None)
+    if instance_type is None:
+        return None
+    count = (
+        sum(g.instance_count for g in groups)
+        if groups and not config.instance_type
+        else config.instance_count
+    )
+    stopping = event.detail.stopping_condition
+    return JobSpec(instance_type, count, stopping.max_runtime_in_seconds if stopping else None)
+
+
+JOB_KINDS = frozenset({PolicyKind.TRAINING_JOB, PolicyKind.PROCESSING_JOB, PolicyKind.TRANSFORM_JOB})
 
 
 PIPELINE_STEP = "SageMaker Model Building Pipeline Execution Step Status Change"

@@ -28,7 +28,7 @@ from sagecost.domain.resources import (
     priced_with_config,
 )
 from sagecost.domain.tags import snapshot
-from sagecost.domain.timeline import TimelineChange, advance, due_for_sweep
+from sagecost.domain.timeline import TimelineChange, advance, due_for_sweep, hourly_cost
 from sagecost.models.config import SagecostConfig
 from sagecost.models.events import (
     EndpointConfigEvent,
@@ -39,7 +39,7 @@ from sagecost.models.events import (
     TrainingJobEvent,
     TransformJobEvent,
 )
-from sagecost.models.ledger import ResourceKind, UsageRecord
+from sagecost.models.ledger import Dimension, ResourceKind, UsageRecord, month_of
 from sagecost.models.prices import Component
 from sagecost.models.state import (
     BillingLine,
@@ -415,7 +415,26 @@ class UsageMeter:
         for gone in open_timelines.values():
             report.add(self._close_vanished(gone, now, batch), closed=True)
         batch.flush()
+        if self.config.budgets.limits:
+            self._record_run_rates(now)
         return report
+
+    def _record_run_rates(self, now: datetime) -> None:
+        """What runs now, USD per hour per project, team and cost center, for budget forecasts and burn
+        rates. Written (one item a month) only when it changed, so the ledger's stream carries the change."""
+        rates: dict[str, Decimal] = {}
+        for timeline in self.ledger.open_timelines():
+            cost = hourly_cost(timeline, self.prices, now)
+            if not cost:
+                continue
+            tags = snapshot(timeline.tags, self.config.tag_keys)
+            for dimension, value in tags.dimension_values().items():
+                if dimension is not Dimension.ALLOCATION:
+                    key = f"{dimension.value}#{value}"
+                    rates[key] = rates.get(key, Decimal(0)) + cost
+        month = month_of(now)
+        if rates != self.ledger.run_rates(month):
+            self.ledger.put_run_rates(month, rates, now)
 
     def _alone(
         self, attempt: Callable[[bool, WriteBatch | None], MeteringResult]
