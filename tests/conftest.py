@@ -35,6 +35,10 @@ from sagecost.domain.pricing import PriceBook
 from sagecost.local.template import load_template, table_create_args
 from sagecost.models.prices import Component, Price, PriceCatalog
 
+# The handlers' Tracer (X-Ray SDK) opens a UDP socket when first built: pytest-socket allows that while
+# tests are collected, not while they run. Built here, no test's first handler import trips it.
+from sagecost.observability import tracer as _tracer  # noqa: F401
+
 TABLE = os.environ["LEDGER_TABLE_NAME"]
 
 

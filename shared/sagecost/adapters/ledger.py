@@ -402,19 +402,11 @@ class DynamoLedger:
         item = response.get("Item")
         return dict(_python(item)["rates"]) if item else {}
 
-    def put_run_rates(self, month: str, rates: Mapping[str, Decimal], at: datetime) -> None:
-        self.client.put_item(
-            TableName=self.table,
-            Item=_item(
-                {
-                    "pk": f"RUNRATE#{month}",
-                    "sk": "RUNNING",
-                    "item_type": "run_rate",
-                    "rates": dict(rates),
-                    "at": at,
-                }
-            ),
-        )
+    def put_run_rates(self, month: str, rates: Mapping[str, Decimal]) -> None:
+        """No timestamp in the item: an unchanged put leaves the item as it was, and DynamoDB Streams
+        writes no record for a write that changes nothing."""
+        item = {"pk": f"RUNRATE#{month}", "sk": "RUNNING", "item_type": "run_rate", "rates": dict(rates)}
+        self.client.put_item(TableName=self.table, Item=_item(item))
 
     def alerts(self, month: str) -> list[dict[str, Any]]:
         paginator = self.client.get_paginator("query")

@@ -20,6 +20,7 @@ from typing import Any
 
 from sagecost.local import events
 from sagecost.models.allocation import AllocationPolicy, ShareSplit
+from sagecost.models.budgets import Budget, BudgetPolicy
 from sagecost.models.config import KeyRule, Mode, PolicyKind, SagecostConfig, TagPolicy
 
 MONTH_START = datetime(2026, 10, 1, tzinfo=UTC)
@@ -385,6 +386,20 @@ DEMO_CONFIG = SagecostConfig(
             PolicyKind.PROCESSING_JOB: Mode.TAG,
             PolicyKind.ENDPOINT: Mode.TAG,
         },
+    ),
+    budgets=BudgetPolicy(
+        limits=(
+            Budget(project="recommendations", monthly=Decimal(400), audience="growth-team"),
+            Budget(
+                project="churn",
+                monthly=Decimal(300),
+                forecast_thresholds=(Decimal(90), Decimal(100)),
+                daily_burn_limit=Decimal(5),
+                audience="growth-team",
+            ),
+            Budget(project="forecasting", monthly=Decimal(120), audience="supply-team"),
+            Budget(team="risk", monthly=Decimal(600), thresholds=(Decimal(80), Decimal(100))),
+        )
     ),
     allocation=AllocationPolicy(
         shared_projects=(PLATFORM.name,),

@@ -21,10 +21,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import boto3
 from moto import mock_aws
+from moto.core.models import DEFAULT_ACCOUNT_ID
+from moto.dynamodb.models import dynamodb_backends
+from moto.events.models import EventPattern
 from pydantic import TypeAdapter, ValidationError
 
 from sagecost import clock, settings
@@ -42,11 +45,14 @@ from sagecost.models.config import SagecostConfig
 from sagecost.models.prices import PriceCatalog
 from sagecost.models.tagging import Recheck
 from sagecost.services.allocation import MonthEndAllocator
+from sagecost.services.budgets import BudgetAlerter, Preflight
 from sagecost.services.tagging import TagEnforcer
 from sagecost.services.usage import UsageMeter
 
 TABLE_NAME = "sagecost-ledger"
 DELIVERY_ATTEMPTS = 5
+STREAM_BATCH = 100
+"""As the template's stream event source: BatchSize 100."""
 """As the template's redrive policy: after this many failed receives a message is parked in the DLQ."""
 
 _TIME: TypeAdapter[datetime] = TypeAdapter(datetime)
@@ -160,6 +166,12 @@ def cron_due(expression: str, after: datetime, until: datetime) -> bool:
     return False
 
 
+def _epoch_seconds(value: object) -> float:
+    if isinstance(value, datetime):
+        return value.timestamp()
+    raise TypeError(f"not JSON: {type(value).__name__}")
+
+
 def _event_time(raw: dict[str, Any]) -> datetime:
     try:
         moment = _TIME.validate_python(raw.get("time"))
@@ -205,6 +217,16 @@ class Simulator:
         self.parked_rechecks: list[tuple[str, str]] = []
         self.enforcer = enforcer_factory(self.ledger, self._schedule_recheck)
         settings.install(meter=self.meter, enforcer=self.enforcer, tag_sweep=tag_sweep)
+        self.stream_readers = [
+            (f, [EventPattern.load(pattern) for pattern in f.stream_filters])
+            for f in self.functions.values()
+            if f.reads_stream
+        ]
+        self.stream_shard = (
+            dynamodb_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].get_table(TABLE_NAME).stream_shard
+        )
+        self.stream_cursor = len(self.stream_shard.items) if self.stream_shard else 0
+        self.parked_stream: list[dict[str, Any]] = []
         self.now = datetime.min.replace(tzinfo=UTC)
         self.next_hour: datetime | None = None
         self.first_hour: datetime | None = None
@@ -269,6 +291,7 @@ class Simulator:
                 "detail": {},
             }
             _handler(function)(event, _lambda_context(function))
+            self.pump_stream()
             if function.handler.startswith("usage_sweeper."):
                 self.sweeps += 1
 
@@ -276,7 +299,50 @@ class Simulator:
         """Run the cost allocator for a month, as an on-demand invocation (`{"month": ...}`) would."""
         (allocator,) = [f for f in self.functions.values() if f.handler.startswith("cost_allocator.")]
         result: dict[str, Any] = _handler(allocator)({"month": month}, _lambda_context(allocator))
+        self.pump_stream()
         return result
+
+    def pump_stream(self) -> None:
+        """Hand the ledger stream's new records to the functions that read it, as Lambda's event source
+        mapping would: only records their FilterCriteria pass, in batches, at once (on the virtual clock:
+        at the time of the write). A record still failing after the retries goes to `parked_stream`
+        (the on-failure destination)."""
+        if not self.stream_readers or self.stream_shard is None:
+            return
+        while self.stream_cursor < len(self.stream_shard.items):
+            new = [item.record for item in self.stream_shard.items[self.stream_cursor :]]
+            self.stream_cursor += len(new)
+            for function, patterns in self.stream_readers:
+                # the template's filters test the event name and the keys: match on those alone, then
+                # deliver as Lambda does (JSON, ApproximateCreationDateTime in epoch seconds)
+                matching = [
+                    json.loads(json.dumps(r, default=_epoch_seconds))
+                    for r in new
+                    if not patterns
+                    or any(
+                        p.matches_event(
+                            cast(
+                                Any,
+                                {"eventName": r["eventName"], "dynamodb": {"Keys": r["dynamodb"]["Keys"]}},
+                            )
+                        )
+                        for p in patterns
+                    )
+                ]
+                for start in range(0, len(matching), STREAM_BATCH):
+                    self._deliver_stream_batch(function, matching[start : start + STREAM_BATCH])
+
+    def _deliver_stream_batch(self, function: sam.FunctionSpec, records: list[dict[str, Any]]) -> None:
+        pending = records
+        for _ in range(DELIVERY_ATTEMPTS):
+            response = _handler(function)({"Records": pending}, _lambda_context(function)) or {}
+            failed = {f["itemIdentifier"] for f in response.get("batchItemFailures", [])}
+            if not failed:
+                return
+            # Lambda retries from the first failed record on
+            first = min(i for i, r in enumerate(pending) if r["dynamodb"]["SequenceNumber"] in failed)
+            pending = pending[first:]
+        self.parked_stream += pending
 
     # --- routing ---------------------------------------------------------------------------------
 
@@ -325,6 +391,7 @@ class Simulator:
                 return parked
             event = {"Records": [self._sqs_record(m, queue_id) for m in messages]}
             response = _handler(function)(event, _lambda_context(function)) or {}
+            self.pump_stream()
             failed = {f["itemIdentifier"] for f in response.get("batchItemFailures", [])}
             for message in messages:
                 if message["MessageId"] in failed:
@@ -429,6 +496,12 @@ def _replay(
         simulator.advance_to(last_time)
     result.rejected += [Rejection(0, f"recheck {error}", body) for body, error in simulator.parked_rechecks]
     result.rejected += [
+        Rejection(
+            0, "ledger stream record failed every retry: sent to the on-failure queue", json.dumps(record)
+        )
+        for record in simulator.parked_stream
+    ]
+    result.rejected += [
         Rejection(line_of.get(r["raw"], 0), f"rejected by the recorder: {r['reason']}", r["raw"])
         for r in simulator.ledger.rejected()
     ]
@@ -472,6 +545,10 @@ def simulate(
         )
         reports_notifier = RecordingNotifier()
         settings.install(
+            alerter=BudgetAlerter(simulator.ledger, notifier, config),
+            preflight=Preflight(simulator.ledger, notifier, fake, prices, config)
+            if config.budgets.limits
+            else None,
             allocator=MonthEndAllocator(simulator.ledger, config, SimulatedBill(simulator.ledger)),
             outputs=settings.MonthEndOutputs(
                 DirectoryReports(out / "allocation", relative_to=out), reports_notifier

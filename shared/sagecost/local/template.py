@@ -243,6 +243,8 @@ class FunctionSpec:
     schedules: tuple[str, ...]  # ScheduleV2 / Schedule expressions, e.g. "rate(1 hour)"
     batch_size: int | None  # of its (first) SQS event source; None without one
     environment: dict[str, str]  # literal string variables only (Globals merged in)
+    stream_filters: tuple[str, ...] = ()  # FilterCriteria patterns of its DynamoDB stream source
+    reads_stream: bool = False  # it has a DynamoDB stream event source
 
 
 @dataclass
@@ -250,6 +252,7 @@ class _EventSources:
     queue_ids: list[str]
     schedules: list[str]
     batch_size: int | None = None
+    stream_filters: list[str] | None = None
 
 
 def _event_sources(logical_id: str, events: dict[str, Any]) -> _EventSources:
@@ -267,6 +270,14 @@ def _event_sources(logical_id: str, events: dict[str, Any]) -> _EventSources:
                 if not isinstance(batch_size, int) or isinstance(batch_size, bool):
                     raise TemplateError(f"{logical_id}.Events.{event_id}: BatchSize is not a literal integer")
                 sources.batch_size = batch_size
+        elif event_type == "DynamoDB":
+            criteria = _mapping(
+                properties.get("FilterCriteria"), f"{logical_id}.Events.{event_id}.FilterCriteria"
+            )
+            filters = criteria.get("Filters") or []
+            sources.stream_filters = [
+                str(f["Pattern"]) for f in filters if isinstance(f, dict) and "Pattern" in f
+            ]
         elif event_type in ("ScheduleV2", "Schedule"):
             key = "ScheduleExpression" if event_type == "ScheduleV2" else "Schedule"
             expression = properties.get(key)
@@ -310,6 +321,8 @@ def functions(template: dict[str, Any]) -> list[FunctionSpec]:
                 schedules=tuple(sources.schedules),
                 batch_size=sources.batch_size,
                 environment={str(k): v for k, v in variables.items() if isinstance(v, str)},
+                stream_filters=tuple(sources.stream_filters or ()),
+                reads_stream=sources.stream_filters is not None,
             )
         )
     return specs

@@ -14,7 +14,7 @@ from sagecost.reports.text import month_name, usd
 
 WHAT_TO_DO = {
     AlertKind.THRESHOLD: (
-        "Check the cost drivers below. Stop or scale down what is not needed: delete idle endpoints, stop "
+        "Check the cost drivers above. Stop or scale down what is not needed: delete idle endpoints, stop "
         "notebooks, use managed spot training. If the spend is planned, raise the budget in the sagecost "
         "config."
     ),

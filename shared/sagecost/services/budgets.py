@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, Protocol
 
@@ -26,7 +26,7 @@ from sagecost.domain.pricing import PriceBook
 from sagecost.domain.tags import snapshot
 from sagecost.models.budgets import Alert, AlertKind, Budget, Driver, PreflightMode, Severity
 from sagecost.models.config import PolicyKind, SagecostConfig
-from sagecost.models.ledger import Dimension, ResourceLine, month_of
+from sagecost.models.ledger import Dimension, ResourceLine, TagSnapshot, month_of
 from sagecost.models.prices import Component
 from sagecost.reports.alerts import alert_notice
 from sagecost.services.tagging import Created
@@ -36,6 +36,7 @@ _deserializer = TypeDeserializer()
 
 BUDGET_DIMENSIONS = (Dimension.PROJECT, Dimension.TEAM, Dimension.COST_CENTER)
 TOP_DRIVERS = 3
+RATES_KEPT = timedelta(hours=1)
 
 
 class BudgetLedger(Protocol):
@@ -108,11 +109,20 @@ class BudgetAlerter:
     ledger: BudgetLedger
     notifier: Notifier
     config: SagecostConfig
-    sent: list[Alert] = field(default_factory=list)
+    _rates: dict[str, tuple[datetime, dict[str, Decimal]]] = field(default_factory=dict)
 
     @property
     def budgets(self) -> tuple[Budget, ...]:
         return self.config.budgets.limits
+
+    def _run_rates(self, month: str, now: datetime) -> dict[str, Decimal]:
+        """The run rates, read at most once an hour per warm function: the sweep rewrites them hourly, and
+        the stream brings each rewrite here (refreshing this copy) unless another shard's function has it."""
+        cached = self._rates.get(month)
+        if cached is None or now - cached[0] >= RATES_KEPT:
+            cached = (now, self.ledger.run_rates(month))
+            self._rates[month] = cached
+        return cached[1]
 
     def on_change(self, change: SpendChange | RateChange, now: datetime) -> list[Alert]:
         if isinstance(change, SpendChange):
@@ -131,7 +141,7 @@ class BudgetAlerter:
             for threshold in crossed(before_cost, after.cost, budget.thresholds, budget.monthly)
         ]
         if budget.forecast_thresholds:
-            rate = self.ledger.run_rates(change.month).get(_rate_key(budget), Decimal(0))
+            rate = self._run_rates(change.month, now).get(_rate_key(budget), Decimal(0))
             old = forecast(
                 spent=before_cost, jobs_spent=before_jobs, running_per_hour=rate, month=change.month, now=now
             )
@@ -150,6 +160,7 @@ class BudgetAlerter:
 
     def on_rates(self, change: RateChange, now: datetime) -> list[Alert]:
         """What runs changed: forecasts move with it, and so does the burn rate."""
+        self._rates[change.month] = (now, dict(change.after))
         moved = [
             budget
             for budget in self.budgets
@@ -380,42 +391,71 @@ class Preflight:
             and attribution.environment is not None
             and not production
         )
-        sent: list[Alert] = []
-        stopped = False
+        exceeded: list[tuple[Budget, Decimal, Decimal]] = []
         for budget in budgets:
             spent = spend.get((budget.dimension, budget.value))
             cost = spent.cost if spent else Decimal(0)
-            remaining = budget.monthly - cost
-            if worst <= remaining:
-                continue
-            if can_stop and not stopped:
-                stopped = self.stopper.stop_job(job.kind.value, job.name)
-            project, team = _scope(budget)
-            alert = Alert(
-                kind=AlertKind.PREFLIGHT,
-                severity=Severity.CRITICAL if stopped else Severity.WARNING,
-                budget=budget.name,
-                month=month,
-                threshold=job.name,
-                at=now,
-                budget_usd=budget.monthly,
-                spent_usd=micro(cost),
-                project=project or attribution.project,
-                team=team or attribution.team,
-                audience=budget.audience,
-                details={
-                    "job": job.name,
-                    "job_arn": job.arn,
-                    "instance_type": job.instance_type,
-                    "instance_count": job.instance_count,
-                    "max_hours": str(micro(seconds / 3600).normalize()),
-                    "worst_case": str(worst),
-                    "remaining": str(micro(remaining)),
-                    "owner": job.owner or attribution.owner,
-                    "stopped": stopped,
-                    "environment": attribution.environment,
-                },
+            if worst > budget.monthly - cost:
+                exceeded.append((budget, cost, budget.monthly - cost))
+        claimed = [
+            (budget, cost, remaining)
+            for budget, cost, remaining in exceeded
+            if self.ledger.claim_alert(
+                month, f"{budget.name}#preflight#{job.name}", now, {"kind": "preflight"}
             )
-            if send_once(self.ledger, self.notifier, alert):
-                sent.append(alert)
-        return sent
+        ]
+        if not claimed:
+            return []  # nothing over budget, or this start was checked before (a redelivery)
+        try:
+            stopped = can_stop and self.stopper.stop_job(job.kind.value, job.name)
+            alerts = [
+                self._alert(job, attribution, budget, cost, remaining, worst, seconds, stopped, month, now)
+                for budget, cost, remaining in claimed
+            ]
+            for alert in alerts:
+                self.notifier.publish(alert_notice(alert))
+        except Exception:
+            for budget, _, _ in claimed:
+                self.ledger.release_alert(month, f"{budget.name}#preflight#{job.name}")
+            raise
+        return alerts
+
+    def _alert(
+        self,
+        job: JobStart,
+        attribution: TagSnapshot,
+        budget: Budget,
+        cost: Decimal,
+        remaining: Decimal,
+        worst: Decimal,
+        seconds: Decimal,
+        stopped: bool,
+        month: str,
+        now: datetime,
+    ) -> Alert:
+        project, team = _scope(budget)
+        return Alert(
+            kind=AlertKind.PREFLIGHT,
+            severity=Severity.CRITICAL if stopped else Severity.WARNING,
+            budget=budget.name,
+            month=month,
+            threshold=job.name,
+            at=now,
+            budget_usd=budget.monthly,
+            spent_usd=micro(cost),
+            project=project or attribution.project,
+            team=team or attribution.team,
+            audience=budget.audience,
+            details={
+                "job": job.name,
+                "job_arn": job.arn,
+                "instance_type": job.instance_type,
+                "instance_count": job.instance_count,
+                "max_hours": _label(seconds / 3600),
+                "worst_case": _label(worst),
+                "remaining": _label(remaining),
+                "owner": job.owner or attribution.owner,
+                "stopped": stopped,
+                "environment": attribution.environment,
+            },
+        )

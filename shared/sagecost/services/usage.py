@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -394,6 +394,7 @@ class UsageMeter:
         report = SweepReport()
         batch = WriteBatch(self.ledger, report)
         open_timelines = {t.resource.arn: t for t in self.ledger.open_timelines()}
+        running = list(open_timelines.values())
         for endpoint in self.sagemaker.endpoints():
             timeline = open_timelines.pop(endpoint.arn, None)
             if endpoint.status not in ENDPOINT_BILLING_STATUSES and timeline is None:
@@ -416,14 +417,16 @@ class UsageMeter:
             report.add(self._close_vanished(gone, now, batch), closed=True)
         batch.flush()
         if self.config.budgets.limits:
-            self._record_run_rates(now)
+            self._record_run_rates(running, now)
         return report
 
-    def _record_run_rates(self, now: datetime) -> None:
-        """What runs now, USD per hour per project, team and cost center, for budget forecasts and burn
-        rates. Written (one item a month) only when it changed, so the ledger's stream carries the change."""
+    def _record_run_rates(self, running: Iterable[ResourceTimeline], now: datetime) -> None:
+        """What runs, USD per hour per project, team and cost center, for budget forecasts and burn rates,
+        from the timelines the sweep started from (a resource opened since shows at the next sweep).
+        One item a month, put every sweep without reading it first: a put that changes nothing writes no
+        stream record, so the stream carries only changes."""
         rates: dict[str, Decimal] = {}
-        for timeline in self.ledger.open_timelines():
+        for timeline in running:
             cost = hourly_cost(timeline, self.prices, now)
             if not cost:
                 continue
@@ -432,9 +435,7 @@ class UsageMeter:
                 if dimension is not Dimension.ALLOCATION:
                     key = f"{dimension.value}#{value}"
                     rates[key] = rates.get(key, Decimal(0)) + cost
-        month = month_of(now)
-        if rates != self.ledger.run_rates(month):
-            self.ledger.put_run_rates(month, rates, now)
+        self.ledger.put_run_rates(month_of(now), rates)
 
     def _alone(
         self, attempt: Callable[[bool, WriteBatch | None], MeteringResult]
