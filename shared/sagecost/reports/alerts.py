@@ -102,8 +102,8 @@ def alert_notice(alert: Alert) -> Notice:
         attributes["owner"] = str(alert.details["owner"])
     subject = {
         AlertKind.THRESHOLD: f"[sagecost] {alert.budget} passed {alert.threshold} % ({spent_pct} % spent)",
-        AlertKind.FORECAST: f"[sagecost] {alert.budget} forecast {usd(alert.forecast_usd or Decimal(0))} "
-        f"of {usd(alert.budget_usd)}",
+        AlertKind.FORECAST: f"[sagecost] {alert.budget} forecast to pass {alert.threshold} % "
+        f"({usd(alert.forecast_usd or Decimal(0))} of {usd(alert.budget_usd)})",
         AlertKind.BURN_RATE: f"[sagecost] {alert.budget} burn rate over its daily limit",
         AlertKind.PREFLIGHT: f"[sagecost] {alert.budget}: a job could exceed the budget",
         AlertKind.DIGEST: f"[sagecost] {alert.budget} still over budget ({spent_pct} %)",
