@@ -45,7 +45,9 @@ def cmd_config_validate(args: argparse.Namespace) -> int:
         f"{args.file}: valid. Required tags: {required}. Modes: {modes}. "
         f"Allocation: shared projects {shared}, split {allocation.split.value}"
         f"{', untagged usage shared' if allocation.share_unallocated else ''}"
-        f"{', trued up to the bill' if allocation.true_up else ''}."
+        f"{', trued up to the bill' if allocation.true_up else ''}. "
+        f"Budgets: {', '.join(b.name for b in config.budgets.limits) or 'none'}"
+        f" (pre-flight {config.budgets.preflight.value if config.budgets.preflight else 'off'})."
     )
     return 0
 

@@ -109,7 +109,9 @@ def test_config_validate_names_the_line_of_an_allocation_rule_that_cannot_work(
     good.write_text(CONFIG, encoding="utf-8")
     bad.write_text("tags: {}\nallocation:\n  split: fixed\n", encoding="utf-8")
     assert main(["config", "validate", str(good)]) == 0
-    assert "Allocation: shared projects platform, split even." in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "Allocation: shared projects platform, split even." in printed
+    assert "Budgets: none (pre-flight report)." in printed
     assert main(["config", "validate", str(bad)]) == 1
     assert (
         f"{bad}:3: allocation: Value error, split: fixed needs at least one project"

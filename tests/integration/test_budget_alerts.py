@@ -15,7 +15,7 @@ import pytest
 from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.dynamodb.models import dynamodb_backends
 from tests.conftest import TABLE
-from tests.integration.test_cost_allocation import job, write
+from tests.integration.test_cost_allocation import ROOT, job, write
 from tests.integration.test_tag_enforcer import (
     ACCOUNT,
     POLICY,
@@ -306,3 +306,18 @@ def test_a_job_that_fits_what_is_left_says_nothing(
         tag_handler(sqs_batch(start_training("small", "dev", hours=2)), lambda_context)  # $5.63 of $100
     assert sagemaker.stopped == []
     assert not [n for n in notices(topic) if n.get("Subject", "").endswith("exceed the budget")]
+
+
+def test_the_sample_stream_batch_alerts_at_80_percent_and_on_the_forecast(
+    stream: Stream, ledger: DynamoLedger, lambda_context: Any
+) -> None:
+    config = SagecostConfig(budgets=BudgetPolicy(limits=(Budget(project="fraud-detection", monthly=D(500)),)))
+    settings.install(alerter=BudgetAlerter(ledger, stream.notifier, config))
+    sample = ROOT / "events" / "budget_alerter" / "stream-batch.json"
+    with clock.fixed_at(datetime(2026, 10, 15, 12, 0, tzinfo=UTC)):
+        assert lambda_handler(json.loads(sample.read_text()), lambda_context) == {"batchItemFailures": []}
+        assert lambda_handler(json.loads((sample.parent / "scheduled.json").read_text()), lambda_context) == {
+            "digest": 0
+        }
+    kinds = sorted((m["data"]["kind"], m["data"]["threshold"]) for m in stream.messages())
+    assert kinds == [("forecast", "100"), ("threshold", "80")]
