@@ -1,0 +1,296 @@
+"""Idle shutdown rules: never production, never untagged, never exempt; working hours across daylight
+saving and holidays; warn first, act later only if nothing changed."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pydantic import ValidationError
+
+from sagecost.domain.idleness import (
+    IdleWarning,
+    Observation,
+    app_observation,
+    decide,
+    endpoint_observation,
+    exemption,
+    notebook_observation,
+    plan,
+)
+from sagecost.models.config import TagPolicy
+from sagecost.models.idle import IdleKind, IdlePolicy, Phase, WorkingHours
+
+TAGS = TagPolicy()
+BERLIN = WorkingHours(timezone="Europe/Berlin", holidays=(date(2026, 12, 25),))
+POLICY = IdlePolicy(working_hours=BERLIN)
+NOW = datetime(2026, 11, 24, 20, 0, tzinfo=UTC)  # a Tuesday, 21:00 in Berlin
+DEV = {"Project": "fraud", "Environment": "dev", "Owner": "alice"}
+MORNING = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)  # 11:00 in Berlin
+
+
+def at(*args: int) -> datetime:
+    return datetime(*args, tzinfo=UTC)  # type: ignore[misc]
+
+
+# --- working hours ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("moment", "working"),
+    [
+        # spring forward in Berlin: Sunday 29 March 2026, 02:00 CET -> 03:00 CEST
+        (at(2026, 3, 27, 6, 30), False),  # Friday 07:30 CET: before 08:00
+        (at(2026, 3, 27, 7, 30), True),  # Friday 08:30 CET
+        (at(2026, 3, 30, 6, 30), True),  # Monday 08:30 CEST: the same UTC hour is now working time
+        (at(2026, 3, 30, 17, 30), False),  # Monday 19:30 CEST
+        # fall back: Sunday 25 October 2026, 03:00 CEST -> 02:00 CET
+        (at(2026, 10, 23, 6, 30), True),  # Friday 08:30 CEST
+        (at(2026, 10, 26, 6, 30), False),  # Monday 07:30 CET: the same UTC hour is before work now
+        (at(2026, 10, 26, 7, 30), True),  # Monday 08:30 CET
+        (at(2026, 10, 26, 17, 59), True),  # Monday 18:59 CET
+        (at(2026, 10, 26, 18, 0), False),  # Monday 19:00 CET
+        # weekends and a holiday
+        (at(2026, 11, 28, 10, 0), False),  # Saturday
+        (at(2026, 12, 25, 10, 0), False),  # Friday, Christmas (in the holiday list)
+        (at(2026, 12, 24, 10, 0), True),  # Thursday before it
+    ],
+)
+def test_working_hours_are_read_on_the_zones_local_clock(moment: datetime, working: bool) -> None:
+    assert BERLIN.contains(moment) is working
+
+
+def test_working_hours_refuse_what_cannot_be_meant() -> None:
+    with pytest.raises(ValidationError, match="IANA"):
+        WorkingHours(timezone="Berlin/Europe")
+    with pytest.raises(ValidationError, match="start before they end"):
+        WorkingHours(start="19:00", end="08:00")  # type: ignore[arg-type]
+    with pytest.raises(ValidationError, match="days are"):
+        WorkingHours(days=("monday",))
+
+
+# --- what is idle -------------------------------------------------------------------------------
+
+
+def test_an_endpoint_without_invocations_is_idle_unless_younger_than_the_window() -> None:
+    def endpoint(created: datetime, invocations: Decimal | None) -> Observation:
+        return endpoint_observation(
+            arn="arn:aws:sagemaker:us-east-1:1:endpoint/e",
+            name="e",
+            tags=DEV,
+            created=created,
+            invocations=invocations,
+            policy=POLICY,
+            now=NOW,
+            hourly_usd=Decimal("1.21"),
+            config_name="e-cfg",
+        )
+
+    assert endpoint(NOW - timedelta(days=3), None).idle  # no datapoints at all: no traffic
+    assert endpoint(NOW - timedelta(days=3), Decimal(0)).idle
+    assert not endpoint(NOW - timedelta(days=3), Decimal(4)).idle
+    young = endpoint(NOW - timedelta(hours=5), None)
+    assert not young.idle
+    assert "younger than the 24 h" in young.reason
+
+
+def test_a_notebook_is_idle_outside_working_hours_or_running_too_long() -> None:
+    def notebook(now: datetime, since: datetime) -> Observation:
+        return notebook_observation(
+            arn="arn:aws:sagemaker:us-east-1:1:notebook-instance/n",
+            name="n",
+            tags=DEV,
+            running_since=since,
+            policy=POLICY,
+            now=now,
+            hourly_usd=Decimal("0.05"),
+        )
+
+    assert notebook(NOW, NOW - timedelta(hours=1)).idle  # 21:00 in Berlin
+    working = at(2026, 11, 24, 10, 0)  # 11:00 in Berlin
+    assert not notebook(working, working - timedelta(hours=2)).idle
+    assert "more than 12 h" in notebook(working, working - timedelta(hours=13)).reason
+
+
+def test_a_studio_app_is_idle_after_its_limit_without_activity_and_only_for_governed_types() -> None:
+    def app(app_type: str, last: datetime | None, now: datetime = MORNING) -> Observation:
+        return app_observation(
+            arn="arn:aws:sagemaker:us-east-1:1:app/d-1/alice/jupyterlab/default",
+            name="default",
+            app_type=app_type,
+            tags=DEV,
+            created=now - timedelta(hours=6),
+            last_activity=last,
+            policy=POLICY,
+            now=now,
+            hourly_usd=Decimal("0.05"),
+        )
+
+    now = at(2026, 11, 24, 10, 0)
+    assert app("JupyterLab", now - timedelta(minutes=150)).idle
+    assert not app("JupyterLab", now - timedelta(minutes=30)).idle
+    assert app("JupyterLab", None).idle  # never used since its creation 6 h ago
+    assert not app("RSessionGateway", now - timedelta(hours=5)).idle
+    assert app("CodeEditor", NOW - timedelta(minutes=5), now=NOW).idle  # left on at 21:00
+
+
+# --- safety and phases --------------------------------------------------------------------------
+
+
+def observation(
+    tags: dict[str, str], *, idle: bool = True, since: datetime = NOW - timedelta(days=2)
+) -> Observation:
+    return Observation(
+        IdleKind.NOTEBOOK,
+        "arn:aws:sagemaker:us-east-1:1:notebook-instance/n",
+        "n",
+        tags,
+        since,
+        idle,
+        "idle",
+        Decimal("0.05"),
+    )
+
+
+def warned(tags: dict[str, str], warned_at: datetime, act_at: datetime) -> dict[str, str]:
+    return tags | {"sagecost:idle-warning": IdleWarning(warned_at, act_at).tag_value()}
+
+
+def test_the_first_idle_sweep_warns_with_the_time_of_the_action_and_a_later_one_acts() -> None:
+    first = decide(observation(DEV), POLICY, TAGS, NOW)
+    assert first.phase is Phase.WARN
+    assert first.warning == IdleWarning(NOW, NOW + timedelta(hours=2))
+    assert first.warning.tag_value() == "2026-11-24T20:00:00Z/2026-11-24T22:00:00Z"
+
+    tags = DEV | {"sagecost:idle-warning": first.warning.tag_value()}
+    assert decide(observation(tags), POLICY, TAGS, NOW + timedelta(hours=1)).phase is Phase.WAIT
+    assert decide(observation(tags), POLICY, TAGS, NOW + timedelta(hours=2)).phase is Phase.ACT
+
+
+def test_traffic_or_a_restart_between_warning_and_action_voids_the_warning() -> None:
+    tags = warned(DEV, NOW - timedelta(hours=3), NOW - timedelta(hours=1))
+    assert decide(observation(tags, idle=False), POLICY, TAGS, NOW).phase is Phase.CLEAR
+    restarted = decide(observation(tags, since=NOW - timedelta(minutes=30)), POLICY, TAGS, NOW)
+    assert restarted.phase is Phase.WARN  # warned afresh, never acted on by the old warning
+    assert restarted.warning is not None and restarted.warning.warned_at == NOW
+
+
+@pytest.mark.parametrize(
+    ("tags", "why"),
+    [
+        ({"Project": "fraud", "Environment": "prod"}, "production"),
+        ({"Project": "fraud", "Environment": "Production"}, "production"),
+        ({"Project": "fraud"}, "no environment tag"),
+        (DEV | {"sagecost:keep-until": "2026-12-01"}, "exempt"),
+        (DEV | {"sagecost:keep-until": "next week"}, "exempt"),  # unreadable: kept, and said
+    ],
+)
+def test_protected_resources_are_never_acted_on_even_when_warned_long_ago(
+    tags: dict[str, str], why: str
+) -> None:
+    decision = decide(
+        observation(warned(tags, NOW - timedelta(days=1), NOW - timedelta(hours=20))), POLICY, TAGS, NOW
+    )
+    assert decision.phase is Phase.CLEAR
+    assert why in decision.reason
+
+
+def test_an_expired_exemption_is_ignored_and_the_owner_told() -> None:
+    assert exemption({"sagecost:keep-until": "2026-11-24"}, "sagecost:keep-until", NOW) == (True, None)
+    exempt, note = exemption({"sagecost:keep-until": "2026-11-23"}, "sagecost:keep-until", NOW)
+    assert not exempt and note is not None and "expired" in note
+    decision = decide(observation(DEV | {"sagecost:keep-until": "2026-11-01"}), POLICY, TAGS, NOW)
+    assert decision.phase is Phase.WARN
+    assert "expired" in decision.notes[0]
+
+
+def test_environments_can_only_narrow_what_is_governed() -> None:
+    narrow = IdlePolicy(environments=("dev",))
+    assert decide(observation(DEV | {"Environment": "test"}), narrow, TAGS, NOW).phase is Phase.KEEP
+    assert decide(observation(DEV), narrow, TAGS, NOW).phase is Phase.WARN
+    # naming production among them changes nothing: production is never acted on
+    unwise = IdlePolicy(environments=("dev", "prod"))
+    assert decide(observation(DEV | {"Environment": "prod"}), unwise, TAGS, NOW).phase is Phase.KEEP
+
+
+def test_a_run_acts_on_at_most_the_cap_costliest_first() -> None:
+    due = [
+        decide(
+            Observation(
+                IdleKind.ENDPOINT,
+                f"arn:aws:sagemaker:us-east-1:1:endpoint/e{i}",
+                f"e{i}",
+                warned(DEV, NOW - timedelta(hours=5), NOW - timedelta(hours=3)),
+                NOW - timedelta(days=5),
+                True,
+                "idle",
+                Decimal(i),
+            ),
+            POLICY,
+            TAGS,
+            NOW,
+        )
+        for i in range(5)
+    ]
+    planned = plan(due, IdlePolicy(max_actions_per_run=2))
+    assert [d.observation.name for d in planned if d.acts] == ["e4", "e3"]
+    assert sum(1 for d in planned if d.phase is Phase.WAIT) == 3
+
+
+# --- the property ---------------------------------------------------------------------------------
+
+environments = st.sampled_from([None, "dev", "test", "staging", "prod", "production", "PROD", ""])
+keep_until = st.sampled_from([None, "2026-11-20", "2026-11-24", "2026-12-01", "soon"])
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    environment=environments,
+    until=keep_until,
+    idle=st.booleans(),
+    warned_hours_ago=st.one_of(st.none(), st.integers(0, 72)),
+    since_hours_ago=st.integers(0, 200),
+    kind=st.sampled_from(list(IdleKind)),
+    hours=st.integers(0, 24 * 7),
+)
+def test_nothing_production_untagged_or_exempt_before_its_expiry_is_ever_acted_on(
+    environment: str | None,
+    until: str | None,
+    idle: bool,
+    warned_hours_ago: int | None,
+    since_hours_ago: int,
+    kind: IdleKind,
+    hours: int,
+) -> None:
+    now = NOW + timedelta(hours=hours)
+    tags = {"Project": "p"}
+    if environment is not None:
+        tags["Environment"] = environment
+    if until is not None:
+        tags["sagecost:keep-until"] = until
+    if warned_hours_ago is not None:
+        tags["sagecost:idle-warning"] = IdleWarning(
+            now - timedelta(hours=warned_hours_ago),
+            now - timedelta(hours=warned_hours_ago) + timedelta(hours=2),
+        ).tag_value()
+    obs = Observation(
+        kind,
+        "arn:aws:sagemaker:us-east-1:1:x/y",
+        "y",
+        tags,
+        now - timedelta(hours=since_hours_ago),
+        idle,
+        "r",
+    )
+    decision = plan([decide(obs, POLICY, TAGS, now)], POLICY)[0]
+    if decision.acts:
+        assert environment and environment.lower() not in {"prod", "production"}
+        exempt_until = None
+        if until and until != "soon":
+            exempt_until = datetime.fromisoformat(until).replace(tzinfo=UTC) + timedelta(days=1)
+        assert until != "soon" and (exempt_until is None or now >= exempt_until)
+        assert idle and warned_hours_ago is not None and warned_hours_ago >= 2
+        assert since_hours_ago >= warned_hours_ago  # not restarted since the warning
