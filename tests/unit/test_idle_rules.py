@@ -32,8 +32,8 @@ DEV = {"Project": "fraud", "Environment": "dev", "Owner": "alice"}
 MORNING = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)  # 11:00 in Berlin
 
 
-def at(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)  # type: ignore[misc]
+def at(year: int, month: int, day: int, hour: int, minute: int) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
 # --- working hours ------------------------------------------------------------------------------
