@@ -42,6 +42,7 @@ class EndpointSummary:
     last_modified: datetime
     config_name: str | None = None
     variant_counts: dict[str, int] = field(default_factory=dict)
+    created: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -166,6 +167,7 @@ class Boto3SageMaker:
                 arn=e["EndpointArn"],
                 status=upper_snake(e["EndpointStatus"]),
                 last_modified=e["LastModifiedTime"],
+                created=e.get("CreationTime"),
             )
             for e in self._pages("list_endpoints", "Endpoints")
         ]
@@ -260,6 +262,43 @@ class Boto3SageMaker:
         """AddTags (idempotent: the same key and value again change nothing); False if it is gone."""
         try:
             self.client.add_tags(ResourceArn=arn, Tags=[{"Key": k, "Value": v} for k, v in tags.items()])
+        except ClientError as error:
+            if _not_found(error):
+                return False
+            raise
+        return True
+
+    def stop_notebook(self, name: str) -> bool:
+        """Stop a notebook instance (its ML storage volume stays); False if it is gone or not running."""
+        try:
+            self.client.stop_notebook_instance(NotebookInstanceName=name)
+        except ClientError as error:
+            if _not_found(error) or error.response.get("Error", {}).get("Code") == "ValidationException":
+                return False
+            raise
+        return True
+
+    def delete_endpoint(self, name: str) -> bool:
+        """Delete an endpoint; its endpoint config and model stay, so it can be created again."""
+        try:
+            self.client.delete_endpoint(EndpointName=name)
+        except ClientError as error:
+            if _not_found(error) or "could not find" in str(error).lower():
+                return False
+            raise
+        return True
+
+    def create_endpoint(self, name: str, config_name: str, tags: dict[str, str]) -> str:
+        response = self.client.create_endpoint(
+            EndpointName=name,
+            EndpointConfigName=config_name,
+            Tags=[{"Key": k, "Value": v} for k, v in tags.items()],
+        )
+        return str(response["EndpointArn"])
+
+    def delete_tags(self, arn: str, keys: list[str]) -> bool:
+        try:
+            self.client.delete_tags(ResourceArn=arn, TagKeys=keys)
         except ClientError as error:
             if _not_found(error):
                 return False

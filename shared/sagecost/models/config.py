@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from sagecost.models.allocation import AllocationPolicy
 from sagecost.models.budgets import BudgetPolicy
+from sagecost.models.idle import IdlePolicy
 
 
 class Mode(StrEnum):
@@ -189,6 +190,7 @@ class SagecostConfig(BaseModel):
     tags: TagPolicy = Field(default_factory=TagPolicy)
     allocation: AllocationPolicy = Field(default_factory=AllocationPolicy)
     budgets: BudgetPolicy = Field(default_factory=BudgetPolicy)
+    idle: IdlePolicy = Field(default_factory=IdlePolicy)
 
     @property
     def tag_keys(self) -> TagKeys:

@@ -1,0 +1,308 @@
+"""The idle reaper: one sweep over running endpoints, notebook instances and Studio apps.
+
+Reads in bulk (list pages, the Tagging API, one GetMetricData per 500 endpoint variants), decides with
+`domain.idleness`, then warns (a tag with the time of the action, and the owner told), acts (stop a
+notebook, delete an app or an endpoint, keeping what brings it back), and records every warning and action
+in the ledger with the hourly rate it stopped and the savings projected to the month's end.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any, Protocol
+
+from aws_lambda_powertools import Logger
+
+from sagecost.adapters.notifier import Notice, Notifier
+from sagecost.adapters.sagemaker import EndpointSummary, NotebookSummary
+from sagecost.adapters.studio import StudioApp, StudioApps
+from sagecost.domain.idleness import (
+    Decision,
+    Observation,
+    app_observation,
+    decide,
+    endpoint_observation,
+    notebook_observation,
+    plan,
+)
+from sagecost.domain.money import micro
+from sagecost.domain.periods import hours_between, next_month_start
+from sagecost.domain.pricing import PriceBook
+from sagecost.domain.tags import snapshot
+from sagecost.domain.timeline import hourly_cost
+from sagecost.models.config import SagecostConfig
+from sagecost.models.idle import IdleKind, Phase
+from sagecost.models.prices import Component
+from sagecost.models.state import ResourceTimeline
+from sagecost.reports.text import usd
+
+logger = Logger(service="sagecost")
+
+
+class IdleSageMaker(Protocol):
+    def endpoints(self) -> list[EndpointSummary]: ...
+    def endpoint(self, name: str) -> EndpointSummary | None: ...
+    def notebooks(self) -> list[NotebookSummary]: ...
+    def add_tags(self, arn: str, tags: dict[str, str]) -> bool: ...
+    def delete_tags(self, arn: str, keys: list[str]) -> bool: ...
+    def stop_notebook(self, name: str) -> bool: ...
+    def delete_endpoint(self, name: str) -> bool: ...
+
+
+class IdleLedger(Protocol):
+    def open_timelines(self) -> Any: ...
+    def put_actions(self, actions: Sequence[tuple[str, str, datetime, Mapping[str, Any]]]) -> None: ...
+
+
+class Traffic(Protocol):
+    def invocations(
+        self, variants: Sequence[tuple[str, str]], start: datetime, end: datetime
+    ) -> dict[str, Decimal]: ...
+
+
+@dataclass
+class IdleReport:
+    dry_run: bool
+    decisions: list[Decision] = field(default_factory=list)
+    acted: list[Decision] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)
+
+    def count(self, phase: Phase) -> int:
+        return sum(1 for d in self.decisions if d.phase is phase)
+
+    @property
+    def saved_per_hour(self) -> Decimal:
+        return sum((d.observation.hourly_usd or Decimal(0) for d in self.acted), Decimal(0))
+
+
+@dataclass
+class IdleReaper:
+    sagemaker: IdleSageMaker
+    studio: StudioApps | None
+    traffic: Traffic
+    tags: Callable[[], dict[str, dict[str, str]]]
+    ledger: IdleLedger
+    notifier: Notifier
+    prices: PriceBook
+    config: SagecostConfig
+    _apps: dict[str, StudioApp] = field(default_factory=dict)
+
+    def sweep(self, now: datetime, *, apply: bool) -> IdleReport:
+        """Decide about everything running; with `apply`, write warnings and act; without, report only."""
+        policy = self.config.idle
+        tags_by_arn = self.tags()
+        observations = self._observe(now, tags_by_arn)
+        decisions = plan((decide(o, policy, self.config.tags, now) for o in observations), policy)
+        report = IdleReport(dry_run=not apply, decisions=decisions)
+        if not apply:
+            return report
+        records: list[tuple[str, str, datetime, Mapping[str, Any]]] = []
+        for decision in decisions:
+            try:
+                done = self._carry_out(decision)
+            except Exception as error:  # one resource's failure never stops the sweep
+                logger.exception("idle action failed", extra={"arn": decision.observation.arn})
+                report.failed.append((decision.observation.arn, str(error)))
+                continue
+            if done and decision.phase in {Phase.WARN, Phase.ACT, Phase.CLEAR}:
+                records.append(self._record(decision, now))
+            if done and decision.acts:
+                report.acted.append(decision)
+        self.ledger.put_actions(records)
+        self._tell_owners([d for d in decisions if d.phase in {Phase.WARN, Phase.ACT}], now)
+        return report
+
+    # --- what runs ---------------------------------------------------------------------------------
+
+    def _observe(self, now: datetime, tags_by_arn: Mapping[str, dict[str, str]]) -> list[Observation]:
+        policy = self.config.idle
+        kinds = set(policy.kinds)
+        timelines: dict[str, ResourceTimeline] = {}
+        if IdleKind.ENDPOINT in kinds:
+            timelines = {t.resource.arn: t for t in self.ledger.open_timelines()}
+        observations: list[Observation] = []
+        if IdleKind.ENDPOINT in kinds:
+            observations += self._endpoints(now, tags_by_arn, timelines)
+        if IdleKind.NOTEBOOK in kinds:
+            for notebook in self.sagemaker.notebooks():
+                if notebook.status != "InService":
+                    continue
+                rate = self._rate(notebook.arn, Component.NOTEBOOK, notebook.instance_type)
+                observations.append(
+                    notebook_observation(
+                        arn=notebook.arn,
+                        name=notebook.name,
+                        tags=tags_by_arn.get(notebook.arn, {}),
+                        running_since=notebook.last_modified,
+                        policy=policy,
+                        now=now,
+                        hourly_usd=rate,
+                    )
+                )
+        if IdleKind.STUDIO_APP in kinds and self.studio is not None:
+            self._apps = {app.arn: app for app in self.studio.running_apps()}
+            observations += [self._app(app, now, tags_by_arn) for app in self._apps.values()]
+        return observations
+
+    def _endpoints(
+        self,
+        now: datetime,
+        tags_by_arn: Mapping[str, dict[str, str]],
+        timelines: Mapping[str, ResourceTimeline],
+    ) -> list[Observation]:
+        policy = self.config.idle
+        running = [e for e in self.sagemaker.endpoints() if e.status == "IN_SERVICE"]
+        variants: list[tuple[str, str]] = []
+        config_names: dict[str, str | None] = {}
+        for endpoint in running:
+            timeline = timelines.get(endpoint.arn)
+            names = (
+                [v.name for v in timeline.endpoint_config.variants]
+                if timeline and timeline.endpoint_config
+                else []
+            )
+            config = timeline.endpoint_config.name if timeline and timeline.endpoint_config else None
+            if not names:  # not in the ledger yet: ask SageMaker once
+                described = self.sagemaker.endpoint(endpoint.name)
+                names = list(described.variant_counts) if described else []
+                config = described.config_name if described else None
+            variants += [(endpoint.name, name) for name in names]
+            config_names[endpoint.name] = config
+        window = timedelta(hours=policy.endpoint_lookback_hours)
+        traffic = self.traffic.invocations(variants, now - window, now) if variants else {}
+        observations = []
+        for endpoint in running:
+            timeline = timelines.get(endpoint.arn)
+            created = endpoint.created or (
+                timeline.transitions[0].at if timeline and timeline.transitions else now
+            )
+            observations.append(
+                endpoint_observation(
+                    arn=endpoint.arn,
+                    name=endpoint.name,
+                    tags=tags_by_arn.get(endpoint.arn, {}),
+                    created=created,
+                    invocations=traffic.get(endpoint.name),
+                    policy=policy,
+                    now=now,
+                    hourly_usd=hourly_cost(timeline, self.prices, now) if timeline else None,
+                    config_name=config_names.get(endpoint.name),
+                )
+            )
+        return observations
+
+    def _app(self, app: StudioApp, now: datetime, tags_by_arn: Mapping[str, dict[str, str]]) -> Observation:
+        return app_observation(
+            arn=app.arn,
+            name=f"{app.owner}/{app.app_type}/{app.name}",
+            app_type=app.app_type,
+            tags=tags_by_arn.get(app.arn, {}),
+            created=app.created,
+            last_activity=app.last_activity,
+            policy=self.config.idle,
+            now=now,
+            hourly_usd=self._rate(app.arn, Component.STUDIO_APP, app.instance_type),
+        )
+
+    def _rate(self, arn: str, component: Component, instance_type: str | None) -> Decimal | None:
+        if instance_type is None:
+            return None
+        price = self.prices.rate(arn.split(":")[3], component, instance_type)
+        return price.usd if price else None
+
+    # --- doing ---------------------------------------------------------------------------------------
+
+    def _carry_out(self, decision: Decision) -> bool:
+        observation, key = decision.observation, self.config.idle.warning_tag
+        if decision.phase is Phase.WARN and decision.warning is not None:
+            return self.sagemaker.add_tags(observation.arn, {key: decision.warning.tag_value()})
+        if decision.phase is Phase.CLEAR:
+            return self.sagemaker.delete_tags(observation.arn, [key])
+        if decision.phase is not Phase.ACT:
+            return False
+        if observation.kind is IdleKind.NOTEBOOK:
+            return self.sagemaker.stop_notebook(observation.name)
+        if observation.kind is IdleKind.ENDPOINT:
+            return self.sagemaker.delete_endpoint(observation.name)
+        app = self._apps.get(observation.arn)
+        return app is not None and self.studio is not None and self.studio.delete_app(app)
+
+    def _record(self, decision: Decision, now: datetime) -> tuple[str, str, datetime, Mapping[str, Any]]:
+        observation = decision.observation
+        rate = observation.hourly_usd
+        hours_left = hours_between(now, next_month_start(now))
+        warned_at = decision.warning.warned_at.isoformat() if decision.warning else now.isoformat()
+        verb = {
+            Phase.WARN: "idle-warning",
+            Phase.ACT: "idle-" + _verb(observation.kind),
+            Phase.CLEAR: "idle-cleared",
+        }[decision.phase]
+        attribution = snapshot(observation.tags, self.config.tag_keys)
+        details: dict[str, Any] = {
+            "kind": observation.kind.value,
+            "name": observation.name,
+            "reason": decision.reason,
+            "notes": list(decision.notes),
+            "project": attribution.project,
+            "owner": attribution.owner,
+            "environment": attribution.environment,
+            "hourly_usd": rate,
+            "projected_savings_usd": micro(rate * hours_left) if rate is not None and decision.acts else None,
+            "act_at": decision.warning.act_at.isoformat() if decision.warning else None,
+        }
+        if decision.acts and observation.restore:
+            details["restore"] = dict(observation.restore) | {"tags": dict(observation.tags)}
+        return observation.arn, f"{verb}@{warned_at}", now, details
+
+    def _tell_owners(self, decisions: Sequence[Decision], now: datetime) -> None:
+        """One message per owner per run, listing what was warned and what was done."""
+        by_owner: dict[str, list[Decision]] = defaultdict(list)
+        for decision in decisions:
+            owner = snapshot(decision.observation.tags, self.config.tag_keys).owner or "(no owner tag)"
+            by_owner[owner].append(decision)
+        for owner, owned in sorted(by_owner.items()):
+            self.notifier.publish(_owner_notice(owner, owned, self.config.idle.exemption_tag, now))
+
+
+def _verb(kind: IdleKind) -> str:
+    return {IdleKind.NOTEBOOK: "stopped", IdleKind.ENDPOINT: "deleted", IdleKind.STUDIO_APP: "deleted"}[kind]
+
+
+def _owner_notice(owner: str, decisions: Sequence[Decision], exemption_tag: str, now: datetime) -> Notice:
+    warned = [d for d in decisions if d.phase is Phase.WARN]
+    acted = [d for d in decisions if d.acts]
+    lines = [f"Hello {owner},", ""]
+    if warned:
+        lines.append("sagecost found these of your SageMaker resources idle and will stop or delete them:")
+        for d in warned:
+            act_at = d.warning.act_at.strftime("%Y-%m-%d %H:%M UTC") if d.warning else "soon"
+            rate = f", {usd(d.observation.hourly_usd)}/h" if d.observation.hourly_usd else ""
+            lines.append(
+                f"  - {d.observation.kind.value} {d.observation.name}: {d.reason}{rate}; at {act_at}"
+            )
+            lines += [f"      note: {note}" for note in d.notes]
+        keep_until = (now + timedelta(days=7)).date().isoformat()
+        lines += [
+            "",
+            f"To keep one, use it, or tag it {exemption_tag}={keep_until} (the date it may stay until).",
+            "",
+        ]
+    if acted:
+        lines.append("sagecost stopped or deleted these idle resources:")
+        for d in acted:
+            rate = f" ({usd(d.observation.hourly_usd)}/h saved)" if d.observation.hourly_usd else ""
+            lines.append(f"  - {d.observation.kind.value} {d.observation.name}: {d.reason}{rate}")
+        lines += [
+            "",
+            "A deleted endpoint keeps its config and model: `sagecost idle restore ENDPOINT` recreates it.",
+        ]
+    subject = f"sagecost idle shutdown: {len(warned)} warned, {len(acted)} stopped or deleted for {owner}"
+    return Notice(
+        subject=subject,
+        body="\n".join(lines) + "\n",
+        attributes={"kind": "idle", "severity": "warning", "owner": owner},
+    )
