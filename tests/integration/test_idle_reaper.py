@@ -17,6 +17,7 @@ from sagecost.adapters.prices import load_catalog
 from sagecost.adapters.sagemaker import Boto3SageMaker
 from sagecost.adapters.studio import Boto3StudioApps
 from sagecost.adapters.tagging_api import ResourceTags
+from sagecost.domain.idleness import IdleWarning
 from sagecost.domain.pricing import PriceBook
 from sagecost.local.fake_studio import FakeApp, FakeStudioClient
 from sagecost.models.config import SagecostConfig
@@ -200,14 +201,9 @@ def test_an_idle_studio_app_is_deleted_and_a_dry_run_touches_nothing(
         ]
     )
     app_arn = studio.apps[0].arn
-    boto3.client("resourcegroupstaggingapi")  # the fake app's tags come from the tag source below
     idle = reaper(ledger, studio, Inbox(), enforce=True)
-    idle.tags = lambda: {
-        app_arn: DEV
-        | {
-            "sagecost:idle-warning": f"{(now - timedelta(hours=3)).strftime('%Y-%m-%dT%H:%M:%SZ')}/{(now - timedelta(hours=1)).strftime('%Y-%m-%dT%H:%M:%SZ')}"
-        }
-    }
+    warning = IdleWarning(now - timedelta(hours=3), now - timedelta(hours=1)).tag_value()
+    idle.tags = lambda: {app_arn: DEV | {"sagecost:idle-warning": warning}}
 
     dry = idle.sweep(now, apply=False)
     assert dry.dry_run and [d.phase for d in dry.decisions] == [Phase.ACT]
