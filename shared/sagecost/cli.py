@@ -320,6 +320,92 @@ def _allocate(ledger: Any, config: SagecostConfig, billed: Any, args: argparse.N
     return location, f"{notice.subject}\n\n{notice.body}"
 
 
+def _idle_reaper(args: argparse.Namespace, config: SagecostConfig) -> Any:
+    from sagecost.adapters import aws  # noqa: PLC0415
+    from sagecost.adapters.ledger import DynamoLedger  # noqa: PLC0415
+    from sagecost.adapters.metrics import EndpointTraffic  # noqa: PLC0415
+    from sagecost.adapters.notifier import SnsNotifier  # noqa: PLC0415
+    from sagecost.adapters.sagemaker import Boto3SageMaker  # noqa: PLC0415
+    from sagecost.adapters.studio import Boto3StudioApps  # noqa: PLC0415
+    from sagecost.adapters.tagging_api import ResourceTags  # noqa: PLC0415
+    from sagecost.domain.pricing import PriceBook  # noqa: PLC0415
+    from sagecost.services.idle import IdleReaper  # noqa: PLC0415
+
+    class Printed:
+        def publish(self, notice: Any) -> None:
+            print(f"--- to the owner ({notice.attributes.get('owner')}): {notice.subject}\n{notice.body}")
+
+    studio = None if args.no_studio else Boto3StudioApps(aws.sagemaker())
+    return IdleReaper(
+        sagemaker=Boto3SageMaker(aws.sagemaker()),
+        studio=studio,
+        traffic=EndpointTraffic(aws.client("cloudwatch")),
+        tags=ResourceTags(aws.client("resourcegroupstaggingapi")).sagemaker_tags,
+        ledger=DynamoLedger(aws.dynamodb(), args.table) if args.table else _NoLedger(),
+        notifier=SnsNotifier(aws.client("sns"), args.topic) if args.topic else Printed(),
+        prices=PriceBook(load_catalog(args.prices)),
+        config=config,
+    )
+
+
+class _NoLedger:
+    """Without --table: no timelines to read (variants come from DescribeEndpoint) and nothing recorded."""
+
+    def open_timelines(self) -> list[Any]:
+        return []
+
+    def put_actions(self, actions: Any) -> None:
+        return None
+
+
+def cmd_idle_sweep(args: argparse.Namespace) -> int:
+    from sagecost.models.idle import Phase  # noqa: PLC0415
+
+    config = _load_config(args.config)
+    report = _idle_reaper(args, config).sweep(datetime.now(UTC), apply=args.apply)
+    for decision in report.decisions:
+        observation = decision.observation
+        rate = f" {observation.hourly_usd} USD/h" if observation.hourly_usd is not None else ""
+        print(
+            f"  {decision.phase.value:5s} {observation.kind.value:17s} {observation.name}: "
+            f"{decision.reason}{rate}"
+        )
+        for note in decision.notes:
+            print(f"        note: {note}")
+    mode = "applied" if args.apply else "dry run (nothing written; --apply to warn and act)"
+    print(
+        f"{len(report.decisions)} running resources: {report.count(Phase.WARN)} to warn, "
+        f"{report.count(Phase.ACT)} due, {len(report.acted)} acted on, {report.count(Phase.CLEAR)} warnings "
+        f"cleared, {report.count(Phase.KEEP)} kept; {mode}; saved {report.saved_per_hour} USD/h"
+    )
+    for arn, error in report.failed:
+        print(f"  FAILED {arn}: {error}", file=sys.stderr)
+    return 1 if report.failed else 0
+
+
+def cmd_idle_restore(args: argparse.Namespace) -> int:
+    from sagecost.adapters import aws  # noqa: PLC0415
+    from sagecost.adapters.ledger import DynamoLedger  # noqa: PLC0415
+    from sagecost.adapters.sagemaker import Boto3SageMaker  # noqa: PLC0415
+
+    ledger = DynamoLedger(aws.dynamodb(), args.table)
+    deletions = [
+        a
+        for a in ledger.actions()
+        if str(a.get("action", "")).startswith("idle-deleted")
+        and a.get("name") == args.endpoint
+        and a.get("kind") == "endpoint"
+    ]
+    if not deletions:
+        raise SystemExit(f"sagecost: no idle deletion of an endpoint named {args.endpoint!r} in {args.table}")
+    restore = deletions[-1]["restore"]
+    arn = Boto3SageMaker(aws.sagemaker()).create_endpoint(
+        args.endpoint, restore["endpoint_config_name"], dict(restore.get("tags", {}))
+    )
+    print(f"created {arn} from {restore['endpoint_config_name']} (it takes a few minutes to be InService)")
+    return 0
+
+
 def cmd_prices_refresh(args: argparse.Namespace) -> int:
     import boto3  # noqa: PLC0415
 
@@ -345,6 +431,31 @@ def cmd_prices_show(args: argparse.Namespace) -> int:
                 f"{price.region}\t{price.component}\t{price.instance_type}\t{price.usd}/{price.unit}\t{price.source}"
             )
     return 0
+
+
+def _add_idle(commands: Any) -> None:
+    idle = commands.add_parser("idle", help="idle shutdown of dev resources").add_subparsers(
+        dest="action", required=True
+    )
+    sweep = idle.add_parser(
+        "sweep",
+        help="find idle endpoints, notebooks and Studio apps; warn, then act (dry run unless --apply)",
+        description="One idle sweep against whatever AWS endpoint boto3 is pointed at (AWS_ENDPOINT_URL "
+        "works, e.g. a moto_server). Without --apply nothing is written.",
+    )
+    sweep.add_argument("--apply", action="store_true", help="write warning tags, stop and delete what is due")
+    sweep.add_argument("--config", type=Path, help="the sagecost config file (its idle and tags sections)")
+    sweep.add_argument("--table", help="the ledger table: read endpoint timelines, record every action")
+    sweep.add_argument("--topic", help="an SNS topic ARN for the owners' notices (default: print them)")
+    sweep.add_argument("--prices", type=Path, help="a price catalog (default: the shipped one)")
+    sweep.add_argument("--no-studio", action="store_true", help="skip Studio apps (ListApps)")
+    sweep.set_defaults(run=cmd_idle_sweep)
+    restore = idle.add_parser(
+        "restore", help="create an endpoint the idle reaper deleted, from its kept config"
+    )
+    restore.add_argument("endpoint", help="the endpoint's name")
+    restore.add_argument("--table", required=True, help="the ledger table that recorded the deletion")
+    restore.set_defaults(run=cmd_idle_restore)
 
 
 def _add_allocate(commands: Any) -> None:
@@ -438,6 +549,7 @@ def parser() -> argparse.ArgumentParser:
             command.add_argument("--month", help="YYYY-MM (default: this month)")
 
     _add_allocate(commands)
+    _add_idle(commands)
 
     prices = commands.add_parser("prices", help="the price catalog").add_subparsers(
         dest="action", required=True

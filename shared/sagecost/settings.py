@@ -15,16 +15,19 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sagecost.adapters import aws
 from sagecost.adapters.costs import CostExplorer
 from sagecost.adapters.ledger import DynamoLedger
+from sagecost.adapters.metrics import EndpointTraffic
 from sagecost.adapters.notifier import Notifier, SnsNotifier
 from sagecost.adapters.prices import load_catalog
 from sagecost.adapters.queue import SqsRecheckQueue
 from sagecost.adapters.reports import ReportSink, S3Reports
 from sagecost.adapters.sagemaker import Boto3SageMaker
+from sagecost.adapters.studio import Boto3StudioApps
 from sagecost.adapters.tagging_api import ResourceTags
 from sagecost.domain.pricing import PriceBook
 from sagecost.models.config import PolicyKind, SagecostConfig
 from sagecost.services.allocation import MonthEndAllocator
 from sagecost.services.budgets import BudgetAlerter, Preflight
+from sagecost.services.idle import IdleReaper
 from sagecost.services.tagging import TagEnforcer
 from sagecost.services.usage import UsageMeter
 
@@ -169,6 +172,24 @@ def preflight() -> Preflight | None:
     return check
 
 
+def idle_reaper() -> IdleReaper:
+    if "idle" not in _installed:
+        _installed["idle"] = IdleReaper(
+            sagemaker=Boto3SageMaker(aws.sagemaker()),
+            studio=Boto3StudioApps(aws.sagemaker()),
+            traffic=EndpointTraffic(aws.client("cloudwatch")),
+            tags=ResourceTags(aws.client("resourcegroupstaggingapi")).sagemaker_tags,
+            ledger=DynamoLedger(aws.dynamodb(), settings().ledger_table_name),
+            notifier=SnsNotifier(
+                aws.client("sns"), _required(settings().alerts_topic_arn, "ALERTS_TOPIC_ARN")
+            ),
+            prices=PriceBook(load_catalog(settings().price_catalog)),
+            config=sagecost_config(),
+        )
+    reaper: IdleReaper = _installed["idle"]
+    return reaper
+
+
 @dataclass(frozen=True)
 class TagSweepSources:
     """What the daily tag sweep reads and writes: resources by list pages, tags in bulk, AddTags."""
@@ -204,6 +225,7 @@ def install(
     outputs: MonthEndOutputs | None = None,
     alerter: BudgetAlerter | None = None,
     preflight: Preflight | None = None,
+    idle: IdleReaper | None = None,
 ) -> None:
     """Use these services instead of building them from the environment (the simulator's fakes, tests)."""
     services: tuple[tuple[str, object], ...] = (
@@ -214,6 +236,7 @@ def install(
         ("outputs", outputs),
         ("alerter", alerter),
         ("preflight", preflight),
+        ("idle", idle),
     )
     for name, service in services:
         if service is not None:

@@ -51,6 +51,9 @@ from sagecost.services.usage import UsageMeter
 
 TABLE_NAME = "sagecost-ledger"
 DELIVERY_ATTEMPTS = 5
+NOT_SIMULATED = ("idle_reaper.",)
+"""Scheduled functions the simulator does not run yet: idle shutdown needs endpoint traffic and notebook
+stops the fake SageMaker cannot play (issue 6 is open); run `sagecost idle sweep` against moto_server."""
 STREAM_BATCH = 100
 """As the template's stream event source: BatchSize 100."""
 """As the template's redrive policy: after this many failed receives a message is parked in the DLQ."""
@@ -276,6 +279,8 @@ class Simulator:
             self.first_hour = self.now
         elapsed_hours = int((self.now - self.first_hour).total_seconds() // 3600)
         for function in self.scheduled:
+            if function.handler.startswith(NOT_SIMULATED):
+                continue
             expression = function.schedules[0]
             if expression.startswith("cron("):
                 if not cron_due(expression, self.now - timedelta(hours=1), self.now):
