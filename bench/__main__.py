@@ -27,6 +27,7 @@ from bench import (
     format_operations,
 )
 from bench.allocation import measure_allocation
+from bench.idle import section_idle
 from bench.tag_sweep import section_tag_sweep
 
 
@@ -441,7 +442,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--section",
         type=int,
         action="append",
-        choices=range(1, 8),
+        choices=range(1, 9),
         help="run only this section (repeatable); default: all",
     )
     args = parser.parse_args(argv)
@@ -462,6 +463,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             (20, 100, 200) if quick else (100, 1_000, 3_000),
             10_000 if quick else 100_000,
         ),
+        8: lambda: section_idle(20 if quick else 1000),
     }
     started = time.perf_counter()
     print(

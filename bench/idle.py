@@ -1,0 +1,136 @@
+"""Section 8: `sagecost idle sweep --apply` against a local moto_server, requests counted per operation.
+
+N notebook instances, half of them dev and due (warned three hours ago, still running outside working
+hours), half production; then N endpoints, to count the GetMetricData requests their traffic costs.
+Requests are counted on the sweeping process's clients (botocore `before-call`); the server is a separate
+process on 127.0.0.1, as an AWS endpoint would be. Studio apps are skipped: moto has none.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import boto3
+
+from bench.tag_sweep import ROLE, moto_server
+
+WARNED = "sagecost:idle-warning"
+
+
+def _notebooks(url: str, count: int, now: datetime) -> None:
+    from sagecost.domain.idleness import IdleWarning
+
+    client: Any = boto3.client("sagemaker", endpoint_url=url)
+    warning = IdleWarning(now - timedelta(hours=3), now - timedelta(hours=1)).tag_value()
+    for index in range(count):
+        environment = "dev" if index % 2 else "prod"
+        tags = {"Project": "fraud", "Environment": environment, "Owner": f"user-{index % 10}"}
+        if environment == "dev":  # warned by an earlier sweep; production never is
+            tags[WARNED] = warning
+        client.create_notebook_instance(
+            NotebookInstanceName=f"nb-{index}",
+            InstanceType="ml.t3.medium",
+            RoleArn=ROLE,
+            Tags=[{"Key": k, "Value": v} for k, v in tags.items()],
+        )
+
+
+def _endpoints(url: str, count: int) -> None:
+    client: Any = boto3.client("sagemaker", endpoint_url=url)
+    client.create_model(ModelName="m", PrimaryContainer={"Image": "img"}, ExecutionRoleArn=ROLE)
+    client.create_endpoint_config(
+        EndpointConfigName="c",
+        ProductionVariants=[
+            {"VariantName": "v", "ModelName": "m", "InitialInstanceCount": 1, "InstanceType": "ml.m5.large"}
+        ],
+    )
+    for index in range(count):
+        tags = [{"Key": "Environment", "Value": "dev"}, {"Key": "Project", "Value": "fraud"}]
+        client.create_endpoint(EndpointName=f"ep-{index}", EndpointConfigName="c", Tags=tags)
+
+
+def _sweep(url: str, now: datetime, kinds: tuple[str, ...], apply: bool) -> tuple[Counter[str], Any]:
+    from sagecost.adapters import aws
+    from sagecost.adapters.metrics import EndpointTraffic
+    from sagecost.adapters.prices import load_catalog
+    from sagecost.adapters.sagemaker import Boto3SageMaker
+    from sagecost.adapters.tagging_api import ResourceTags
+    from sagecost.cli import _NoLedger
+    from sagecost.domain.pricing import PriceBook
+    from sagecost.models.config import SagecostConfig
+    from sagecost.models.idle import IdleKind, IdlePolicy, WorkingHours
+    from sagecost.services.idle import IdleReaper
+
+    counts: Counter[str] = Counter()
+
+    def count(**kwargs: Any) -> None:
+        model = kwargs.get("model")
+        counts[model.name if model else "?"] += 1
+
+    clients = {
+        name: aws.client(name, endpoint_url=url)
+        for name in ("sagemaker", "resourcegroupstaggingapi", "cloudwatch")
+    }
+    for client in clients.values():
+        client.meta.events.register_first("before-call.*.*", count)
+
+    class Quiet:
+        def publish(self, notice: Any) -> None:
+            counts["Publish"] += 1  # one notice per owner per run (SNS not counted otherwise)
+
+    policy = IdlePolicy(
+        enforce=True,
+        kinds=tuple(IdleKind(kind) for kind in kinds),
+        working_hours=WorkingHours(days=()),
+        max_actions_per_run=1000,
+    )
+    reaper = IdleReaper(
+        sagemaker=Boto3SageMaker(clients["sagemaker"]),
+        studio=None,
+        traffic=EndpointTraffic(clients["cloudwatch"]),
+        tags=ResourceTags(clients["resourcegroupstaggingapi"]).sagemaker_tags,
+        ledger=_NoLedger(),
+        notifier=Quiet(),
+        prices=PriceBook(load_catalog()),
+        config=SagecostConfig(idle=policy),
+    )
+    return counts, reaper.sweep(now, apply=apply)
+
+
+def section_idle(count: int) -> None:
+    print(f"\n== 8. Idle sweep requests: {count} notebooks (half dev and due), then {count} endpoints ==")
+    print("   run:     IdleReaper.sweep (what `sagecost idle sweep --apply` runs) against moto_server")
+    print("   target:  at most 600 requests to stop 500 due notebooks (Cloud Custodian: 2,511);")
+    print("            at most 20 GetMetricData requests for 1,000 endpoints' traffic")
+    print("   note:    no ledger here (recording is one BatchWriteItem per 25 actions: +20 for 500)")
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
+    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    now = datetime.now(UTC) + timedelta(days=2)
+    with moto_server() as url:
+        _notebooks(url, count, now)
+        began = time.perf_counter()
+        counts, report = _sweep(url, now, ("notebook-instance",), apply=True)
+        seconds = time.perf_counter() - began
+        total = sum(counts.values())
+        print(
+            f"\n  notebooks: {len(report.acted)} stopped of {len(report.decisions)} running, "
+            f"{total} requests in {seconds:.1f} s: "
+            + ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
+        )
+    with moto_server() as url:
+        _endpoints(url, count)
+        counts, report = _sweep(url, now, ("endpoint",), apply=False)
+        metrics = counts.get("GetMetricData", 0)
+        print(
+            f"  endpoints: {len(report.decisions)} judged, GetMetricData requests {metrics} "
+            f"(all requests: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) + ")"
+        )
+        print(
+            "             without a ledger each endpoint's variants cost one DescribeEndpoint; deployed, the"
+        )
+        print("             ledger's open endpoint timelines carry them and DescribeEndpoint is not called")
