@@ -221,3 +221,26 @@ def test_a_run_stops_at_most_the_cap(ledger: DynamoLedger, now: datetime) -> Non
     idle.sweep(now, apply=True)
     assert len(idle.sweep(now + timedelta(hours=2), apply=True).acted) == 3
     assert len(idle.sweep(now + timedelta(hours=3), apply=True).acted) == 1
+
+
+def test_idle_restore_recreates_a_deleted_endpoint_from_its_kept_config_and_tags(
+    ledger: DynamoLedger, now: datetime, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from sagecost.cli import main
+    from tests.conftest import TABLE
+
+    endpoint("churn-dev", DEV)
+    idle = reaper(ledger, FakeStudioClient(), Inbox(), enforce=True)
+    idle.sweep(now, apply=True)
+    idle.sweep(now + timedelta(hours=2), apply=True)
+    assert boto3.client("sagemaker").list_endpoints()["Endpoints"] == []
+
+    assert main(["idle", "restore", "churn-dev", "--table", TABLE]) == 0
+
+    restored = boto3.client("sagemaker").describe_endpoint(EndpointName="churn-dev")
+    assert restored["EndpointConfigName"] == "churn-dev-cfg"
+    assert tags(restored["EndpointArn"])["Project"] == "fraud"
+    assert "sagecost:idle-warning" not in tags(restored["EndpointArn"])
+    assert "created" in capsys.readouterr().out
+    with pytest.raises(SystemExit, match="no idle deletion of an endpoint named 'other'"):
+        main(["idle", "restore", "other", "--table", TABLE])

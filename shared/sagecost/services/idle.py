@@ -255,7 +255,12 @@ class IdleReaper:
             "act_at": decision.warning.act_at.isoformat() if decision.warning else None,
         }
         if decision.acts and observation.restore:
-            details["restore"] = dict(observation.restore) | {"tags": dict(observation.tags)}
+            kept = {
+                k: v
+                for k, v in observation.tags.items()
+                if k != self.config.idle.warning_tag and not k.lower().startswith("aws:")
+            }
+            details["restore"] = dict(observation.restore) | {"tags": kept}
         return observation.arn, f"{verb}@{warned_at}", now, details
 
     def _tell_owners(self, decisions: Sequence[Decision], now: datetime) -> None:
