@@ -119,11 +119,13 @@ class MonthEndOutputs:
 
 def cost_allocator() -> MonthEndAllocator:
     if "allocator" not in _installed:
+        ledger = DynamoLedger(aws.dynamodb(), settings().ledger_table_name)
         _installed["allocator"] = MonthEndAllocator(
-            ledger=DynamoLedger(aws.dynamodb(), settings().ledger_table_name),
+            ledger=ledger,
             config=sagecost_config(),
             # Cost Explorer has one endpoint, in us-east-1, whatever the function's region
             billed_costs=CostExplorer(aws.client("ce", region_name="us-east-1")),
+            idle_actions=ledger.actions,
         )
     allocator: MonthEndAllocator = _installed["allocator"]
     return allocator

@@ -226,8 +226,9 @@ def test_a_run_stops_at_most_the_cap(ledger: DynamoLedger, now: datetime) -> Non
 def test_idle_restore_recreates_a_deleted_endpoint_from_its_kept_config_and_tags(
     ledger: DynamoLedger, now: datetime, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from sagecost.cli import main
     from tests.conftest import TABLE
+
+    from sagecost.cli import main
 
     endpoint("churn-dev", DEV)
     idle = reaper(ledger, FakeStudioClient(), Inbox(), enforce=True)
@@ -244,3 +245,24 @@ def test_idle_restore_recreates_a_deleted_endpoint_from_its_kept_config_and_tags
     assert "created" in capsys.readouterr().out
     with pytest.raises(SystemExit, match="no idle deletion of an endpoint named 'other'"):
         main(["idle", "restore", "other", "--table", TABLE])
+
+
+def test_the_month_end_report_shows_what_idle_shutdown_saved_per_project(
+    ledger: DynamoLedger, now: datetime
+) -> None:
+    from sagecost.reports.html import render_html
+    from sagecost.services.allocation import MonthEndAllocator
+
+    notebook("alice-dev", DEV)
+    idle = reaper(ledger, FakeStudioClient(), Inbox(), enforce=True)
+    idle.sweep(now, apply=True)
+    stopped_at = now + timedelta(hours=2)
+    idle.sweep(stopped_at, apply=True)
+    month = f"{stopped_at.year:04d}-{stopped_at.month:02d}"
+
+    report = MonthEndAllocator(ledger, SagecostConfig(), idle_actions=ledger.actions).run(month).report
+
+    (saving,) = report.idle_savings
+    assert (saving.project, saving.actions, saving.hourly_usd) == ("fraud", 1, Decimal("0.05"))
+    assert saving.projected_savings > 0
+    assert "Idle shutdown savings" in render_html(report) and "fraud" in render_html(report)

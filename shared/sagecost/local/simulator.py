@@ -554,7 +554,9 @@ def simulate(
             preflight=Preflight(simulator.ledger, notifier, fake, prices, config)
             if config.budgets.limits
             else None,
-            allocator=MonthEndAllocator(simulator.ledger, config, SimulatedBill(simulator.ledger)),
+            allocator=MonthEndAllocator(
+                simulator.ledger, config, SimulatedBill(simulator.ledger), simulator.ledger.actions
+            ),
             outputs=settings.MonthEndOutputs(
                 DirectoryReports(out / "allocation", relative_to=out), reports_notifier
             ),

@@ -171,6 +171,17 @@ class ResourceCost(BaseModel):
     console_url: str
 
 
+class IdleSavings(BaseModel):
+    """What idle shutdown stopped or deleted for one project this month, and what that saves."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    project: str
+    actions: int
+    hourly_usd: Money = Field(description="the hourly rate of what was stopped or deleted")
+    projected_savings: Money = Field(description="that rate from each action to the month's end")
+
+
 class AllocationReport(BaseModel):
     """Everything `allocation.json` holds. Identical for identical inputs, except `generated_at`."""
 
@@ -188,6 +199,7 @@ class AllocationReport(BaseModel):
     rows: tuple[AllocationRow, ...]
     reconciliation: Reconciliation | None
     top_resources: tuple[ResourceCost, ...]
+    idle_savings: tuple[IdleSavings, ...] = ()
     notes: tuple[str, ...] = ()
 
     def at(self, moment: datetime) -> AllocationReport:

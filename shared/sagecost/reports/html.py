@@ -188,6 +188,24 @@ def _top_resources(report: AllocationReport) -> str:
     )
 
 
+def _idle_savings(report: AllocationReport) -> str:
+    if not report.idle_savings:
+        return "<p class=muted>Idle shutdown stopped or deleted nothing this month.</p>"
+    rows = "".join(
+        "<tr>"
+        + _cell(s.project)
+        + _cell(s.actions, number=True)
+        + _money_cell(s.hourly_usd)
+        + _money_cell(s.projected_savings)
+        + "</tr>"
+        for s in report.idle_savings
+    )
+    return (
+        '<table><thead><tr><th>Project</th><th class="n">Stopped or deleted</th><th class="n">Per hour</th>'
+        f'<th class="n">Saved to month end</th></tr></thead><tbody>{rows}</tbody></table>'
+    )
+
+
 def render_html(report: AllocationReport) -> str:
     trued_up = any(row.billed is not None for row in report.rows)
     ordered = sorted(report.rows, key=lambda row: (-row.total, row.project, row.team, row.cost_center))
@@ -230,6 +248,8 @@ def render_html(report: AllocationReport) -> str:
 {_reconciliation(report)}
 <h2>Top resources</h2>
 {_top_resources(report)}
+<h2>Idle shutdown savings</h2>
+{_idle_savings(report)}
 <h2>Notes</h2>
 <ul>{notes or "<li>None.</li>"}</ul>
 </body></html>

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from sagecost.adapters.notifier import Notice
 from sagecost.models.allocation import AllocationReport
 from sagecost.reports.text import month_name, pct, signed_usd, usd
@@ -62,6 +64,14 @@ def summary_notice(report: AllocationReport, location: str = "") -> Notice:
         lines.append(f"... and {len(ordered) - MAX_ROWS} more rows in allocation.csv")
     total_end = len(header) - (14 if trued_up else 0)
     lines += ["-" * len(header), f"{'Total':<{total_end - 12}}{usd(totals.metered):>12}"]
+    if report.idle_savings:
+        saved = sum((s.projected_savings for s in report.idle_savings), Decimal(0))
+        lines += ["", f"Idle shutdown saved {usd(saved)} to the month's end:"]
+        lines += [
+            f"  {s.project:<22} {s.actions:>3} stopped or deleted  {usd(s.hourly_usd):>10}/h"
+            f"  {usd(s.projected_savings):>12}"
+            for s in report.idle_savings
+        ]
     if report.notes:
         lines += ["", "Notes:"] + [f"  - {note}" for note in report.notes]
     lines += [

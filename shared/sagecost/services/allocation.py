@@ -10,7 +10,7 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Protocol
+from typing import Any, Protocol
 
 from aws_lambda_powertools import Logger
 from botocore.exceptions import BotoCoreError, ClientError
@@ -23,7 +23,13 @@ from sagecost.adapters.reports import ReportSink
 from sagecost.domain.allocation import DirectCost, allocate, percent, true_up, variances
 from sagecost.domain.console import console_url, resource_type
 from sagecost.domain.money import cents
-from sagecost.models.allocation import AllocationReport, Reconciliation, ResourceCost, Totals
+from sagecost.models.allocation import (
+    AllocationReport,
+    IdleSavings,
+    Reconciliation,
+    ResourceCost,
+    Totals,
+)
 from sagecost.models.config import SagecostConfig
 from sagecost.models.ledger import UNTAGGED, Dimension, ResourceLine
 from sagecost.reports.focus import focus_csv, focus_rows
@@ -67,6 +73,8 @@ class MonthEndAllocator:
     ledger: AggregateReader
     config: SagecostConfig
     billed_costs: BilledCosts | None = None
+    idle_actions: Callable[[str], list[dict[str, Any]]] | None = None
+    """The month's recorded actions (`DynamoLedger.actions`), for the idle shutdown savings."""
 
     def run(self, month: str, *, true_up_bill: bool | None = None) -> MonthEnd:
         """Allocate `month`. `true_up_bill` overrides the config's `allocation.true_up`."""
@@ -128,9 +136,29 @@ class MonthEndAllocator:
             rows=rows,
             reconciliation=reconciliation,
             top_resources=tuple(top[: policy.top_resources]),
+            idle_savings=self._idle_savings(month),
             notes=tuple(notes),
         )
         return MonthEnd(report=report, lines=lines)
+
+    def _idle_savings(self, month: str) -> tuple[IdleSavings, ...]:
+        if self.idle_actions is None:
+            return ()
+        by_project: dict[str, list[dict[str, Any]]] = {}
+        for action in self.idle_actions(month):
+            if str(action.get("action", "")).startswith(("idle-stopped", "idle-deleted")):
+                by_project.setdefault(str(action.get("project") or UNTAGGED), []).append(action)
+        return tuple(
+            IdleSavings(
+                project=project,
+                actions=len(actions),
+                hourly_usd=cents(sum((Decimal(str(a.get("hourly_usd") or 0)) for a in actions), Decimal(0))),
+                projected_savings=cents(
+                    sum((Decimal(str(a.get("projected_savings_usd") or 0)) for a in actions), Decimal(0))
+                ),
+            )
+            for project, actions in sorted(by_project.items())
+        )
 
     def _bill(self, month: str, tag_key: str, metric: object, notes: list[str]) -> BilledMonth | None:
         if self.billed_costs is None:
