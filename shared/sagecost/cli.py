@@ -89,7 +89,11 @@ def _summary_table(summary: dict[str, Any]) -> None:
 
 
 def _run_simulation(
-    lines: list[str], out: Path, args: argparse.Namespace, default_config: SagecostConfig | None = None
+    lines: list[str],
+    out: Path,
+    args: argparse.Namespace,
+    default_config: SagecostConfig | None = None,
+    busy_endpoints: frozenset[str] | None = None,
 ) -> int:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn  # noqa: PLC0415
 
@@ -116,6 +120,7 @@ def _run_simulation(
             config=config,
             template_path=args.template,
             progress=lambda n: progress.update(task, completed=n),
+            busy_endpoints=busy_endpoints,
         )
     elapsed = time.perf_counter() - started
     _summary_table(result.summary)
@@ -125,7 +130,15 @@ def _run_simulation(
         f"{result.unrouted}, {result.sweeps} hourly sweeps; {result.summary['records']} usage records; "
         f"SageMaker reads {result.sagemaker_reads}; {elapsed:.1f} s"
     )
-    for action in result.actions:
+    idle = [a for a in result.actions if str(a.get("action", "")).startswith("idle-")]
+    for action in idle:
+        savings = action.get("projected_savings_usd")
+        money = f" ({action.get('hourly_usd')} USD/h, {savings} USD saved to month end)" if savings else ""
+        print(
+            f"  {action['at'][:16]} {str(action['action']).split('@')[0]} {action.get('kind')} "
+            f"{action.get('name')}: {action.get('reason')}{money}"
+        )
+    for action in [a for a in result.actions if a not in idle]:
         added = action.get("added") or action.get("would_add") or {}
         problems = "; still to fix: " + ", ".join(action["problems"]) if action.get("problems") else ""
         what = ", ".join(f"{k}={v}" for k, v in sorted(added.items()))
@@ -133,7 +146,10 @@ def _run_simulation(
             f"  {action['at'][:16]} {action.get('outcome', action['action'])} "
             f"{action['resource_arn'].rsplit(':', 1)[-1]}: {what}{problems}"
         )
-    print(f"{len(result.actions)} tag policy actions, {len(result.alerts)} notifications")
+    print(
+        f"{len(result.actions) - len(idle)} tag policy actions, {len(idle)} idle shutdown warnings and "
+        f"actions, {len(result.alerts)} notifications"
+    )
     print(
         f"wrote {out / 'ledger.jsonl'}, {out / 'rejected.jsonl'}, {out / 'summary.json'}, "
         f"{out / 'actions.jsonl'}, {out / 'alerts.jsonl'}"
@@ -150,7 +166,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from sagecost.local.scenario import DEMO_CONFIG, demo_events, messy_lines  # noqa: PLC0415
+    from sagecost.local.scenario import BUSY_ENDPOINTS, DEMO_CONFIG, demo_events, messy_lines  # noqa: PLC0415
 
     lines = messy_lines(demo_events(args.seed), args.seed)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -159,7 +175,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         f"demo: a month of SageMaker activity for 5 projects in 3 teams and a shared platform, "
         f"{len(lines)} lines in {args.out / 'events.jsonl'}"
     )
-    return _run_simulation(lines, args.out, args, default_config=DEMO_CONFIG)
+    return _run_simulation(lines, args.out, args, default_config=DEMO_CONFIG, busy_endpoints=BUSY_ENDPOINTS)
 
 
 def _tag_sweep(
@@ -351,8 +367,8 @@ def _idle_reaper(args: argparse.Namespace, config: SagecostConfig) -> Any:
 class _NoLedger:
     """Without --table: no timelines to read (variants come from DescribeEndpoint) and nothing recorded."""
 
-    def open_timelines(self) -> list[Any]:
-        return []
+    def load_timelines(self, arns: Any) -> dict[str, Any]:
+        return {}
 
     def put_actions(self, actions: Any) -> None:
         return None

@@ -304,6 +304,21 @@ class DynamoLedger:
         """Write a timeline change: its records, deletions, aggregate deltas and the new timeline."""
         self.commit_many([(change, expected_version, config)])
 
+    def load_timelines(self, arns: Sequence[str]) -> dict[str, ResourceTimeline]:
+        """Several resources' timelines by ARN, in BatchGetItem requests of 100 (absent ones are left out)."""
+        found: dict[str, ResourceTimeline] = {}
+        unique = sorted(set(arns))
+        for start in range(0, len(unique), 100):
+            keys = [_item({"pk": resource_pk(arn), "sk": "STATE"}) for arn in unique[start : start + 100]]
+            request: dict[str, Any] = {self.table: {"Keys": keys}}
+            while request:
+                response = self.client.batch_get_item(RequestItems=request)
+                for raw in response["Responses"].get(self.table, []):
+                    timeline = ResourceTimeline.model_validate_json(_python(raw)["doc"])
+                    found[timeline.resource.arn] = timeline
+                request = dict(response.get("UnprocessedKeys") or {})
+        return found
+
     def open_timelines(self) -> Iterator[ResourceTimeline]:
         """Every timeline that still bills, from the sparse `open_resources` index."""
         paginator = self.client.get_paginator("query")

@@ -19,11 +19,12 @@ import json
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
+from sagecost import clock
 from sagecost.adapters.sagemaker import (
     EndpointSummary,
     NotebookSummary,
@@ -32,6 +33,7 @@ from sagecost.adapters.sagemaker import (
     instance_lines,
 )
 from sagecost.domain.periods import seconds_between
+from sagecost.local import events
 from sagecost.models.config import PolicyKind
 from sagecost.models.events import upper_snake
 from sagecost.models.state import EndpointConfigSnapshot
@@ -79,6 +81,9 @@ class FakeSageMaker:
     added_tags: dict[str, dict[str, str]] = field(default_factory=dict)
     stopped: list[tuple[str, str]] = field(default_factory=list)
     calls: Counter[str] = field(default_factory=Counter)
+    emitted: list[dict[str, Any]] = field(default_factory=list)
+    """State-change events SageMaker sends after sagecost's own stops and deletes, for the simulator to
+    deliver at the virtual time they happen."""
 
     def observe(self, event: dict[str, Any]) -> None:
         """Learn from one raw EventBridge event (anything unexpected is simply not learned)."""
@@ -236,6 +241,54 @@ class FakeSageMaker:
         self.added_tags[arn] = {**self.added_tags.get(arn, {}), **tags}
         return True
 
+    def delete_tags(self, arn: str, keys: list[str]) -> bool:
+        self.calls["DeleteTags"] += 1
+        for table in (self.resource_tags, self.added_tags):
+            if arn in table:
+                table[arn] = {k: v for k, v in table[arn].items() if k not in keys}
+        return True
+
+    def stop_notebook(self, name: str) -> bool:
+        """StopNotebookInstance: SageMaker then sends Stopping and, a minute later, Stopped."""
+        self.calls["StopNotebookInstance"] += 1
+        known = self.known_notebooks.get(name)
+        if known is None or known.detail.get("NotebookInstanceStatus") != "InService":
+            return False
+        now, instance_type = clock.now(), str(known.detail.get("InstanceType", "ml.t3.medium"))
+        tags = self.resource_tags.get(str(known.detail["NotebookInstanceArn"]))
+        self.emitted += [
+            events.notebook(name, "Stopping", at=now, instance_type=instance_type, tags=tags),
+            events.notebook(
+                name, "Stopped", at=now + timedelta(minutes=1), instance_type=instance_type, tags=tags
+            ),
+        ]
+        return True
+
+    def delete_endpoint(self, name: str) -> bool:
+        """DeleteEndpoint: SageMaker then sends DELETING and, minutes later, DELETED."""
+        self.calls["DeleteEndpoint"] += 1
+        known = self.known_endpoints.get(name)
+        if known is None or upper_snake(str(known.detail.get("EndpointStatus", ""))) in {
+            "DELETING",
+            "DELETED",
+        }:
+            return False
+        now = clock.now()
+        config = str(known.detail.get("EndpointConfigName", ""))
+        variants = [(v.get("VariantName"), 0) for v in known.detail.get("ProductionVariants") or []]
+        tags = self.resource_tags.get(str(known.detail["EndpointArn"]))
+        self.emitted += [
+            events.endpoint(name, "DELETING", at=now, config_name=config, variants=variants, tags=tags),
+            events.endpoint(
+                name, "DELETED", at=now + timedelta(minutes=3), config_name=config, variants=variants, tags={}
+            ),
+        ]
+        return True
+
+    def take_emitted(self) -> list[dict[str, Any]]:
+        sent, self.emitted = self.emitted, []
+        return sent
+
     def stop_job(self, kind: str, name: str) -> bool:
         self.calls[f"Stop{kind.title().replace('-', '')}"] += 1
         self.stopped.append((kind, name))
@@ -252,7 +305,8 @@ class FakeSageMaker:
         if not added:
             return event
         current = _tags(detail.get("Tags")) or {}
-        return {**event, "detail": {**detail, "Tags": {**added, **current}}}
+        known = self.resource_tags.get(str(resources[0]), {}) if not current else {}
+        return {**event, "detail": {**detail, "Tags": {**known, **added, **current}}}
 
     # --- the tag sweep's bulk reads ------------------------------------------------------------------
 

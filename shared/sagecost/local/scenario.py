@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import random
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -22,6 +22,7 @@ from sagecost.local import events
 from sagecost.models.allocation import AllocationPolicy, ShareSplit
 from sagecost.models.budgets import Budget, BudgetPolicy
 from sagecost.models.config import KeyRule, Mode, PolicyKind, SagecostConfig, TagPolicy
+from sagecost.models.idle import IdleKind, IdlePolicy, WorkingHours
 
 MONTH_START = datetime(2026, 10, 1, tzinfo=UTC)
 MONTH_END = datetime(2026, 11, 1, tzinfo=UTC)
@@ -401,6 +402,11 @@ DEMO_CONFIG = SagecostConfig(
             Budget(team="risk", monthly=Decimal(600), thresholds=(Decimal(80), Decimal(100))),
         )
     ),
+    idle=IdlePolicy(
+        enforce=True,
+        kinds=(IdleKind.ENDPOINT, IdleKind.NOTEBOOK),
+        working_hours=WorkingHours(timezone="Europe/Berlin", start=time(7, 0), end=time(22, 0)),
+    ),
     allocation=AllocationPolicy(
         shared_projects=(PLATFORM.name,),
         split=ShareSplit.WEIGHTED,
@@ -409,6 +415,9 @@ DEMO_CONFIG = SagecostConfig(
 )
 """The demo's policy: tag jobs and endpoints, report the rest (notebooks, models, configs). The platform
 team's shared endpoint is split over the projects by their direct cost, production usage weighing double."""
+
+BUSY_ENDPOINTS = frozenset({"fraud-prod", "recs-dev", "platform-shared"})
+"""The demo's endpoints that serve traffic (events carry no metrics): churn's async endpoint sits idle."""
 
 
 def demo_events(seed: int = 7) -> list[dict[str, Any]]:

@@ -16,7 +16,7 @@ import importlib
 import json
 import os
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -38,6 +38,7 @@ from sagecost.domain.periods import hour_floor
 from sagecost.domain.pricing import PriceBook
 from sagecost.local import template as sam
 from sagecost.local.bill import SimulatedBill
+from sagecost.local.fake_metrics import ScenarioTraffic
 from sagecost.local.fake_sagemaker import FakeSageMaker
 from sagecost.local.moto_speedups import fast_dynamodb_transactions
 from sagecost.local.report import write_jsonl, write_outputs
@@ -46,14 +47,15 @@ from sagecost.models.prices import PriceCatalog
 from sagecost.models.tagging import Recheck
 from sagecost.services.allocation import MonthEndAllocator
 from sagecost.services.budgets import BudgetAlerter, Preflight
+from sagecost.services.idle import IdleReaper
 from sagecost.services.tagging import TagEnforcer
 from sagecost.services.usage import UsageMeter
 
 TABLE_NAME = "sagecost-ledger"
 DELIVERY_ATTEMPTS = 5
 NOT_SIMULATED = ("idle_reaper.",)
-"""Scheduled functions the simulator does not run yet: idle shutdown needs endpoint traffic and notebook
-stops the fake SageMaker cannot play (issue 6 is open); run `sagecost idle sweep` against moto_server."""
+"""Scheduled functions the simulator runs only when the config asks for them: idle shutdown runs when
+`idle.enforce` is true (a dry run would change nothing the simulation shows)."""
 STREAM_BATCH = 100
 """As the template's stream event source: BatchSize 100."""
 """As the template's redrive policy: after this many failed receives a message is parked in the DLQ."""
@@ -230,6 +232,8 @@ class Simulator:
         )
         self.stream_cursor = len(self.stream_shard.items) if self.stream_shard else 0
         self.parked_stream: list[dict[str, Any]] = []
+        self.fake: FakeSageMaker | None = None
+        self.not_simulated: tuple[str, ...] = NOT_SIMULATED
         self.now = datetime.min.replace(tzinfo=UTC)
         self.next_hour: datetime | None = None
         self.first_hour: datetime | None = None
@@ -279,7 +283,7 @@ class Simulator:
             self.first_hour = self.now
         elapsed_hours = int((self.now - self.first_hour).total_seconds() // 3600)
         for function in self.scheduled:
-            if function.handler.startswith(NOT_SIMULATED):
+            if function.handler.startswith(self.not_simulated):
                 continue
             expression = function.schedules[0]
             if expression.startswith("cron("):
@@ -297,6 +301,7 @@ class Simulator:
             }
             _handler(function)(event, _lambda_context(function))
             self.pump_stream()
+            self.deliver_emitted()
             if function.handler.startswith("usage_sweeper."):
                 self.sweeps += 1
 
@@ -306,6 +311,17 @@ class Simulator:
         result: dict[str, Any] = _handler(allocator)({"month": month}, _lambda_context(allocator))
         self.pump_stream()
         return result
+
+    def deliver_emitted(self) -> None:
+        """What SageMaker sends after sagecost's own stops and deletes (the fake keeps them), delivered
+        through the rules at the virtual time they happen."""
+        if self.fake is None:
+            return
+        for raw in self.fake.take_emitted():
+            self.fake.observe(raw)
+            routed = self.route(raw, json.dumps(raw))
+            for queue_id in routed if isinstance(routed, list) else []:
+                self.parked_rechecks += self.drain(queue_id)
 
     def pump_stream(self) -> None:
         """Hand the ledger stream's new records to the functions that read it, as Lambda's event source
@@ -522,8 +538,12 @@ def simulate(
     template_path: Path | None = None,
     progress: Progress | None = None,
     log_level: str = "ERROR",
+    busy_endpoints: Collection[str] | None = None,
 ) -> SimulationResult:
-    """Replay event lines (one EventBridge envelope per line) and write ledger, rejections and summary."""
+    """Replay event lines (one EventBridge envelope per line) and write ledger, rejections and summary.
+
+    `busy_endpoints`: the endpoints that serve traffic, for idle shutdown (events carry no metrics);
+    None: every endpoint is busy, so no endpoint looks idle."""
     template = sam.load_template(template_path)
     result = SimulationResult(out=out)
     fake = FakeSageMaker()
@@ -561,6 +581,21 @@ def simulate(
                 DirectoryReports(out / "allocation", relative_to=out), reports_notifier
             ),
         )
+        simulator.fake = fake
+        if config.idle.enforce:
+            simulator.not_simulated = ()
+            settings.install(
+                idle=IdleReaper(
+                    sagemaker=fake,
+                    studio=None,
+                    traffic=ScenarioTraffic(busy_endpoints),
+                    tags=fake.sagemaker_tags,
+                    ledger=simulator.ledger,
+                    notifier=notifier,
+                    prices=prices,
+                    config=config,
+                )
+            )
         notifier.clock = reports_notifier.clock = lambda: simulator.now
         clock.use(lambda: simulator.now)
         _replay(simulator, fake, lines, result, progress)

@@ -54,7 +54,7 @@ class IdleSageMaker(Protocol):
 
 
 class IdleLedger(Protocol):
-    def open_timelines(self) -> Any: ...
+    def load_timelines(self, arns: Sequence[str]) -> dict[str, ResourceTimeline]: ...
     def put_actions(self, actions: Sequence[tuple[str, str, datetime, Mapping[str, Any]]]) -> None: ...
 
 
@@ -121,12 +121,9 @@ class IdleReaper:
     def _observe(self, now: datetime, tags_by_arn: Mapping[str, dict[str, str]]) -> list[Observation]:
         policy = self.config.idle
         kinds = set(policy.kinds)
-        timelines: dict[str, ResourceTimeline] = {}
-        if IdleKind.ENDPOINT in kinds:
-            timelines = {t.resource.arn: t for t in self.ledger.open_timelines()}
         observations: list[Observation] = []
         if IdleKind.ENDPOINT in kinds:
-            observations += self._endpoints(now, tags_by_arn, timelines)
+            observations += self._endpoints(now, tags_by_arn)
         if IdleKind.NOTEBOOK in kinds:
             for notebook in self.sagemaker.notebooks():
                 if notebook.status != "InService":
@@ -148,14 +145,11 @@ class IdleReaper:
             observations += [self._app(app, now, tags_by_arn) for app in self._apps.values()]
         return observations
 
-    def _endpoints(
-        self,
-        now: datetime,
-        tags_by_arn: Mapping[str, dict[str, str]],
-        timelines: Mapping[str, ResourceTimeline],
-    ) -> list[Observation]:
+    def _endpoints(self, now: datetime, tags_by_arn: Mapping[str, dict[str, str]]) -> list[Observation]:
         policy = self.config.idle
         running = [e for e in self.sagemaker.endpoints() if e.status == "IN_SERVICE"]
+        # the ledger's timelines say each endpoint's variants and rate (one BatchGetItem per 100)
+        timelines = self.ledger.load_timelines([e.arn for e in running]) if running else {}
         variants: list[tuple[str, str]] = []
         config_names: dict[str, str | None] = {}
         for endpoint in running:
