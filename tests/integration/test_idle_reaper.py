@@ -266,3 +266,26 @@ def test_the_month_end_report_shows_what_idle_shutdown_saved_per_project(
     assert (saving.project, saving.actions, saving.hourly_usd) == ("fraud", 1, Decimal("0.05"))
     assert saving.projected_savings > 0
     assert "Idle shutdown savings" in render_html(report) and "fraud" in render_html(report)
+
+
+def test_the_idle_sweep_command_is_a_dry_run_unless_told_to_apply(
+    ledger: DynamoLedger, capsys: pytest.CaptureFixture[str], tmp_path: Any
+) -> None:
+    from sagecost.cli import main
+
+    notebook("alice-dev", DEV)
+    config = tmp_path / "sagecost.yaml"
+    config.write_text("idle:\n  working_hours: {days: []}\n", encoding="utf-8")
+
+    assert main(["idle", "sweep", "--config", str(config), "--no-studio"]) == 0
+    printed = capsys.readouterr().out
+    assert "warn  notebook-instance alice-dev: running outside working hours (UTC)" in printed
+    assert "dry run (nothing written" in printed
+    assert "sagecost:idle-warning" not in tags(
+        boto3.client("sagemaker").list_notebook_instances()["NotebookInstances"][0]["NotebookInstanceArn"]
+    )
+
+    assert main(["idle", "sweep", "--config", str(config), "--no-studio", "--apply"]) == 0
+    arn = boto3.client("sagemaker").list_notebook_instances()["NotebookInstances"][0]["NotebookInstanceArn"]
+    assert "sagecost:idle-warning" in tags(arn)
+    assert "--- to the owner (alice)" in capsys.readouterr().out

@@ -294,3 +294,57 @@ def test_nothing_production_untagged_or_exempt_before_its_expiry_is_ever_acted_o
         assert until != "soon" and (exempt_until is None or now >= exempt_until)
         assert idle and warned_hours_ago is not None and warned_hours_ago >= 2
         assert since_hours_ago >= warned_hours_ago  # not restarted since the warning
+
+
+resources = st.builds(
+    lambda env, until, idle, warned, since, kind, rate: (env, until, idle, warned, since, kind, rate),
+    environments,
+    keep_until,
+    st.booleans(),
+    st.one_of(st.none(), st.integers(0, 72)),
+    st.integers(0, 200),
+    st.sampled_from(list(IdleKind)),
+    st.integers(0, 50),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(fleet=st.lists(resources, max_size=30), cap=st.integers(0, 10), hours=st.integers(0, 24 * 7))
+def test_over_any_fleet_only_unprotected_warned_idle_resources_are_acted_on_and_never_beyond_the_cap(
+    fleet: list[tuple[str | None, str | None, bool, int | None, int, IdleKind, int]], cap: int, hours: int
+) -> None:
+    now = NOW + timedelta(hours=hours)
+    observations = []
+    for index, (environment, until, idle, warned_ago, since_ago, kind, rate) in enumerate(fleet):
+        tags = {"Project": "p"}
+        if environment is not None:
+            tags["Environment"] = environment
+        if until is not None:
+            tags["sagecost:keep-until"] = until
+        if warned_ago is not None:
+            warned_at = now - timedelta(hours=warned_ago)
+            tags["sagecost:idle-warning"] = IdleWarning(warned_at, warned_at + timedelta(hours=2)).tag_value()
+        observations.append(
+            Observation(
+                kind,
+                f"arn:aws:sagemaker:us-east-1:1:x/r{index}",
+                f"r{index}",
+                tags,
+                now - timedelta(hours=since_ago),
+                idle,
+                "r",
+                Decimal(rate),
+            )
+        )
+    policy = IdlePolicy(max_actions_per_run=cap)
+    planned = plan([decide(o, policy, TAGS, now) for o in observations], policy)
+    acted = [d for d in planned if d.acts]
+    assert len(acted) <= cap
+    for decision in acted:
+        kept = decision.observation.tags
+        environment = kept.get("Environment", "")
+        assert environment and environment.lower() not in {"prod", "production"}
+        until = kept.get("sagecost:keep-until")
+        assert until != "soon"
+        assert until is None or now >= datetime.fromisoformat(until).replace(tzinfo=UTC) + timedelta(days=1)
+        assert decision.observation.idle
