@@ -90,6 +90,23 @@ def record_item(record: UsageRecord) -> dict[str, Any]:
     return _item(attributes)
 
 
+def action_item(arn: str, action: str, at: datetime, details: Mapping[str, Any]) -> dict[str, Any]:
+    """An `ACTION#<action>` item of a resource, listed per month in the by_month index (`ACTIONS#<month>`)."""
+    return _item(
+        {
+            **details,
+            "pk": resource_pk(arn),
+            "sk": f"ACTION#{action}",
+            "gsi1pk": f"ACTIONS#{at.year:04d}-{at.month:02d}",
+            "gsi1sk": f"{at.isoformat()}#{arn}#{action}",
+            "item_type": "action",
+            "action": action,
+            "resource_arn": arn,
+            "at": at,
+        }
+    )
+
+
 def record_from_item(item: Mapping[str, Any]) -> UsageRecord:
     values = _python(item)
     fields = {k: v for k, v in values.items() if k in UsageRecord.model_fields}
@@ -225,24 +242,30 @@ class DynamoLedger:
         self, arn: str, *, config_arn: str | None = None
     ) -> tuple[ResourceTimeline | None, EndpointConfigSnapshot | None]:
         """The resource's timeline and (for endpoints) its config, in one BatchGetItem."""
-        keys = [_item({"pk": resource_pk(arn), "sk": "STATE"})]
+        keys = [{"pk": resource_pk(arn), "sk": "STATE"}]
         if config_arn:
-            keys.append(_item({"pk": resource_pk(config_arn), "sk": "CONFIG"}))
-        request: dict[str, Any] = {self.table: {"Keys": keys, "ConsistentRead": True}}
-        found: list[dict[str, Any]] = []
-        while request:
-            response = self.client.batch_get_item(RequestItems=request)
-            found += response["Responses"].get(self.table, [])
-            request = dict(response.get("UnprocessedKeys") or {})
+            keys.append({"pk": resource_pk(config_arn), "sk": "CONFIG"})
         timeline: ResourceTimeline | None = None
         config: EndpointConfigSnapshot | None = None
-        for raw in found:
-            item = _python(raw)
+        for item in self._batch_get(keys, consistent=True):
             if item["sk"] == "STATE":
                 timeline = ResourceTimeline.model_validate_json(item["doc"])
             else:
                 config = EndpointConfigSnapshot.model_validate_json(item["doc"])
         return timeline, config
+
+    def _batch_get(self, keys: Sequence[Mapping[str, str]], *, consistent: bool) -> list[dict[str, Any]]:
+        """The items of these keys (absent ones left out), in BatchGetItem requests of 100 keys, retrying
+        what DynamoDB leaves unprocessed."""
+        found: list[dict[str, Any]] = []
+        for start in range(0, len(keys), 100):
+            chunk = [_item(key) for key in keys[start : start + 100]]
+            request: dict[str, Any] = {self.table: {"Keys": chunk, "ConsistentRead": consistent}}
+            while request:
+                response = self.client.batch_get_item(RequestItems=request)
+                found += [_python(raw) for raw in response["Responses"].get(self.table, [])]
+                request = dict(response.get("UnprocessedKeys") or {})
+        return found
 
     def _timeline_put(self, timeline: ResourceTimeline, expected_version: int) -> dict[str, Any]:
         attributes: dict[str, Any] = {
@@ -306,18 +329,12 @@ class DynamoLedger:
 
     def load_timelines(self, arns: Sequence[str]) -> dict[str, ResourceTimeline]:
         """Several resources' timelines by ARN, in BatchGetItem requests of 100 (absent ones are left out)."""
-        found: dict[str, ResourceTimeline] = {}
-        unique = sorted(set(arns))
-        for start in range(0, len(unique), 100):
-            keys = [_item({"pk": resource_pk(arn), "sk": "STATE"}) for arn in unique[start : start + 100]]
-            request: dict[str, Any] = {self.table: {"Keys": keys}}
-            while request:
-                response = self.client.batch_get_item(RequestItems=request)
-                for raw in response["Responses"].get(self.table, []):
-                    timeline = ResourceTimeline.model_validate_json(_python(raw)["doc"])
-                    found[timeline.resource.arn] = timeline
-                request = dict(response.get("UnprocessedKeys") or {})
-        return found
+        keys = [{"pk": resource_pk(arn), "sk": "STATE"} for arn in sorted(set(arns))]
+        timelines = [
+            ResourceTimeline.model_validate_json(item["doc"])
+            for item in self._batch_get(keys, consistent=False)
+        ]
+        return {timeline.resource.arn: timeline for timeline in timelines}
 
     def open_timelines(self) -> Iterator[ResourceTimeline]:
         """Every timeline that still bills, from the sparse `open_resources` index."""
@@ -354,20 +371,11 @@ class DynamoLedger:
 
         Listed per month in the by_month index under `ACTIONS#<YYYY-MM>`.
         """
-        attributes = {
-            **details,
-            "pk": resource_pk(arn),
-            "sk": f"ACTION#{action}",
-            "gsi1pk": f"ACTIONS#{at.year:04d}-{at.month:02d}",
-            "gsi1sk": f"{at.isoformat()}#{arn}#{action}",
-            "item_type": "action",
-            "action": action,
-            "resource_arn": arn,
-            "at": at,
-        }
         try:
             self.client.put_item(
-                TableName=self.table, Item=_item(attributes), ConditionExpression="attribute_not_exists(pk)"
+                TableName=self.table,
+                Item=action_item(arn, action, at, details),
+                ConditionExpression="attribute_not_exists(pk)",
             )
         except self.client.exceptions.ConditionalCheckFailedException:
             return False
@@ -394,20 +402,9 @@ class DynamoLedger:
         self, month: str, values: Sequence[tuple[Dimension, str]]
     ) -> dict[tuple[Dimension, str], Aggregate]:
         """The month aggregates of some (dimension, value) pairs, in one BatchGetItem (100 keys a page)."""
-        found: dict[tuple[Dimension, str], Aggregate] = {}
-        unique = sorted(set(values))
-        for start in range(0, len(unique), 100):
-            keys = [
-                _item({"pk": f"AGG#{month}", "sk": f"{d.value}#{v}"}) for d, v in unique[start : start + 100]
-            ]
-            request: dict[str, Any] = {self.table: {"Keys": keys, "ConsistentRead": True}}
-            while request:
-                response = self.client.batch_get_item(RequestItems=request)
-                for raw in response["Responses"].get(self.table, []):
-                    aggregate = aggregate_from_item(month, _python(raw))
-                    found[(aggregate.dimension, aggregate.value)] = aggregate
-                request = dict(response.get("UnprocessedKeys") or {})
-        return found
+        keys = [{"pk": f"AGG#{month}", "sk": f"{d.value}#{v}"} for d, v in sorted(set(values))]
+        aggregates = [aggregate_from_item(month, item) for item in self._batch_get(keys, consistent=True)]
+        return {(a.dimension, a.value): a for a in aggregates}
 
     def run_rates(self, month: str) -> dict[str, Decimal]:
         """What ran at the last sweep, USD per hour, by `<dimension>#<value>` (empty before the first)."""
@@ -423,37 +420,10 @@ class DynamoLedger:
         item = {"pk": f"RUNRATE#{month}", "sk": "RUNNING", "item_type": "run_rate", "rates": dict(rates)}
         self.client.put_item(TableName=self.table, Item=_item(item))
 
-    def alerts(self, month: str) -> list[dict[str, Any]]:
-        paginator = self.client.get_paginator("query")
-        return [
-            _python(raw)
-            for page in paginator.paginate(
-                TableName=self.table,
-                KeyConditionExpression="pk = :pk",
-                ExpressionAttributeValues={":pk": {"S": f"ALERT#{month}"}},
-            )
-            for raw in page["Items"]
-        ]
-
     def put_actions(self, actions: Sequence[tuple[str, str, datetime, Mapping[str, Any]]]) -> None:
         """Record many actions at once (BatchWriteItem, 25 a request): (ARN, action id, time, details).
         Plain puts: an action id names one occurrence, so writing it again changes nothing."""
-        items = [
-            _item(
-                {
-                    **details,
-                    "pk": resource_pk(arn),
-                    "sk": f"ACTION#{action}",
-                    "gsi1pk": f"ACTIONS#{at.year:04d}-{at.month:02d}",
-                    "gsi1sk": f"{at.isoformat()}#{arn}#{action}",
-                    "item_type": "action",
-                    "action": action,
-                    "resource_arn": arn,
-                    "at": at,
-                }
-            )
-            for arn, action, at, details in actions
-        ]
+        items = [action_item(arn, action, at, details) for arn, action, at, details in actions]
         for start in range(0, len(items), 25):
             request: dict[str, Any] = {
                 self.table: [{"PutRequest": {"Item": i}} for i in items[start : start + 25]]
