@@ -146,4 +146,9 @@ class Alert(BaseModel):
 
     @property
     def key(self) -> str:
-        return f"{self.budget}#{self.kind.value}#{self.threshold}"
+        return alert_key(self.budget, self.kind, self.threshold)
+
+
+def alert_key(budget: str, kind: AlertKind, threshold: str) -> str:
+    """What makes an alert once-only within its month: `project:fraud#threshold#80`."""
+    return f"{budget}#{kind.value}#{threshold}"

@@ -24,7 +24,15 @@ from sagecost.domain.console import console_url, resource_type
 from sagecost.domain.money import micro
 from sagecost.domain.pricing import PriceBook
 from sagecost.domain.tags import snapshot
-from sagecost.models.budgets import Alert, AlertKind, Budget, Driver, PreflightMode, Severity
+from sagecost.models.budgets import (
+    Alert,
+    AlertKind,
+    Budget,
+    Driver,
+    PreflightMode,
+    Severity,
+    alert_key,
+)
 from sagecost.models.config import PolicyKind, SagecostConfig
 from sagecost.models.ledger import Dimension, ResourceLine, TagSnapshot, month_of
 from sagecost.models.prices import Component
@@ -244,13 +252,17 @@ class BudgetAlerter:
         )
 
     def _send_all(self, alerts: Iterable[Alert]) -> list[Alert]:
-        return [alert for alert in alerts if send_once(self.ledger, self.notifier, self._with_drivers(alert))]
-
-    def _with_drivers(self, alert: Alert) -> Alert:
-        dimension, _, value = alert.budget.partition(":")
-        return alert.model_copy(
-            update={"drivers": top_drivers(self.ledger, alert.month, Dimension(dimension), value)}
-        )
+        """Send each alert once, with its budget's top cost drivers (read once per budget and month)."""
+        drivers: dict[tuple[str, str], tuple[Driver, ...]] = {}
+        sent = []
+        for alert in alerts:
+            key = (alert.budget, alert.month)
+            if key not in drivers:
+                dimension, _, value = alert.budget.partition(":")
+                drivers[key] = top_drivers(self.ledger, alert.month, Dimension(dimension), value)
+            if send_once(self.ledger, self.notifier, alert.model_copy(update={"drivers": drivers[key]})):
+                sent.append(alert)
+        return sent
 
 
 def send_once(ledger: BudgetLedger, notifier: Notifier, alert: Alert) -> bool:
@@ -294,8 +306,7 @@ def _rate_key(budget: Budget) -> str:
 
 def _label(value: Decimal) -> str:
     """`80` for 80, `12.5` for 12.50: how a threshold reads in keys and messages."""
-    text = format(value.normalize(), "f")
-    return text
+    return format(value.normalize(), "f")
 
 
 # --- pre-flight -------------------------------------------------------------------------------------
@@ -361,16 +372,8 @@ class Preflight:
         if policy.preflight is None or not policy.limits:
             return []
         attribution = snapshot(job.tags, self.config.tag_keys)
-        values = [
-            (dimension, value)
-            for dimension, value in (
-                (Dimension.PROJECT, attribution.project),
-                (Dimension.TEAM, attribution.team),
-                (Dimension.COST_CENTER, attribution.cost_center),
-            )
-            if value is not None
-        ]
-        budgets = [b for d, v in values if (b := policy.for_value(d, v)) is not None]
+        scopes = attribution.dimension_values()
+        budgets = [b for d in BUDGET_DIMENSIONS if (b := policy.for_value(d, scopes[d])) is not None]
         if not budgets:
             return []
         price = self.prices.rate(job.region, JOB_COMPONENTS[job.kind], job.instance_type)
@@ -401,7 +404,7 @@ class Preflight:
             (budget, cost, remaining)
             for budget, cost, remaining in exceeded
             if self.ledger.claim_alert(
-                month, f"{budget.name}#preflight#{job.name}", now, {"kind": "preflight"}
+                month, alert_key(budget.name, AlertKind.PREFLIGHT, job.name), now, {"kind": "preflight"}
             )
         ]
         if not claimed:
@@ -416,7 +419,7 @@ class Preflight:
                 self.notifier.publish(alert_notice(alert))
         except Exception:
             for budget, _, _ in claimed:
-                self.ledger.release_alert(month, f"{budget.name}#preflight#{job.name}")
+                self.ledger.release_alert(month, alert_key(budget.name, AlertKind.PREFLIGHT, job.name))
             raise
         return alerts
 
