@@ -59,11 +59,10 @@ def _sweep(url: str, now: datetime, kinds: tuple[str, ...], apply: bool) -> tupl
     from sagecost.adapters.prices import load_catalog
     from sagecost.adapters.sagemaker import Boto3SageMaker
     from sagecost.adapters.tagging_api import ResourceTags
-    from sagecost.cli import _NoLedger
     from sagecost.domain.pricing import PriceBook
     from sagecost.models.config import SagecostConfig
     from sagecost.models.idle import IdleKind, IdlePolicy, WorkingHours
-    from sagecost.services.idle import IdleReaper
+    from sagecost.services.idle import IdleReaper, UnrecordedLedger
 
     counts: Counter[str] = Counter()
 
@@ -93,7 +92,7 @@ def _sweep(url: str, now: datetime, kinds: tuple[str, ...], apply: bool) -> tupl
         studio=None,
         traffic=EndpointTraffic(clients["cloudwatch"]),
         tags=ResourceTags(clients["resourcegroupstaggingapi"]).sagemaker_tags,
-        ledger=_NoLedger(),
+        ledger=UnrecordedLedger(),
         notifier=Quiet(),
         prices=PriceBook(load_catalog()),
         config=SagecostConfig(idle=policy),

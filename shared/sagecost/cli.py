@@ -345,7 +345,7 @@ def _idle_reaper(args: argparse.Namespace, config: SagecostConfig) -> Any:
     from sagecost.adapters.studio import Boto3StudioApps  # noqa: PLC0415
     from sagecost.adapters.tagging_api import ResourceTags  # noqa: PLC0415
     from sagecost.domain.pricing import PriceBook  # noqa: PLC0415
-    from sagecost.services.idle import IdleReaper  # noqa: PLC0415
+    from sagecost.services.idle import IdleReaper, UnrecordedLedger  # noqa: PLC0415
 
     class Printed:
         def publish(self, notice: Any) -> None:
@@ -357,21 +357,11 @@ def _idle_reaper(args: argparse.Namespace, config: SagecostConfig) -> Any:
         studio=studio,
         traffic=EndpointTraffic(aws.client("cloudwatch")),
         tags=ResourceTags(aws.client("resourcegroupstaggingapi")).sagemaker_tags,
-        ledger=DynamoLedger(aws.dynamodb(), args.table) if args.table else _NoLedger(),
+        ledger=DynamoLedger(aws.dynamodb(), args.table) if args.table else UnrecordedLedger(),
         notifier=SnsNotifier(aws.client("sns"), args.topic) if args.topic else Printed(),
         prices=PriceBook(load_catalog(args.prices)),
         config=config,
     )
-
-
-class _NoLedger:
-    """Without --table: no timelines to read (variants come from DescribeEndpoint) and nothing recorded."""
-
-    def load_timelines(self, arns: Any) -> dict[str, Any]:
-        return {}
-
-    def put_actions(self, actions: Any) -> None:
-        return None
 
 
 def cmd_idle_sweep(args: argparse.Namespace) -> int:

@@ -289,3 +289,24 @@ def test_the_idle_sweep_command_is_a_dry_run_unless_told_to_apply(
     arn = boto3.client("sagemaker").list_notebook_instances()["NotebookInstances"][0]["NotebookInstanceArn"]
     assert "sagecost:idle-warning" in tags(arn)
     assert "--- to the owner (alice)" in capsys.readouterr().out
+
+
+def test_an_action_that_did_not_happen_is_neither_recorded_nor_announced(
+    ledger: DynamoLedger, now: datetime
+) -> None:
+    notebook("alice-dev", DEV)
+    inbox = Inbox()
+    idle = reaper(ledger, FakeStudioClient(), inbox, enforce=True)
+    idle.sweep(now, apply=True)
+    inbox.sent.clear()
+
+    class AlreadyStopped(Boto3SageMaker):
+        def stop_notebook(self, name: str) -> bool:
+            return False  # it stopped on its own between the list and the stop
+
+    idle.sagemaker = AlreadyStopped(boto3.client("sagemaker"))
+    report = idle.sweep(now + timedelta(hours=2), apply=True)
+
+    assert report.count(Phase.ACT) == 1 and report.acted == []
+    assert inbox.sent == []
+    assert not [a for a in ledger.actions() if a["action"].startswith("idle-stopped")]

@@ -32,7 +32,7 @@ from sagecost.domain.idleness import (
 from sagecost.domain.money import micro
 from sagecost.domain.periods import hours_between, next_month_start
 from sagecost.domain.pricing import PriceBook
-from sagecost.domain.tags import snapshot
+from sagecost.domain.tags import business_tags, snapshot
 from sagecost.domain.timeline import hourly_cost
 from sagecost.models.config import SagecostConfig
 from sagecost.models.idle import IdleKind, Phase
@@ -62,6 +62,17 @@ class Traffic(Protocol):
     def invocations(
         self, variants: Sequence[tuple[str, str]], start: datetime, end: datetime
     ) -> dict[str, Decimal]: ...
+
+
+class UnrecordedLedger:
+    """No ledger (`sagecost idle sweep` without --table): no timelines to read, so each endpoint's variants
+    come from DescribeEndpoint, and nothing is recorded."""
+
+    def load_timelines(self, arns: Sequence[str]) -> dict[str, ResourceTimeline]:
+        return {}
+
+    def put_actions(self, actions: Sequence[tuple[str, str, datetime, Mapping[str, Any]]]) -> None:
+        return None
 
 
 @dataclass
@@ -100,20 +111,18 @@ class IdleReaper:
         report = IdleReport(dry_run=not apply, decisions=decisions)
         if not apply:
             return report
-        records: list[tuple[str, str, datetime, Mapping[str, Any]]] = []
+        done: list[Decision] = []
         for decision in decisions:
             try:
-                done = self._carry_out(decision)
+                if self._carry_out(decision):
+                    done.append(decision)
             except Exception as error:  # one resource's failure never stops the sweep
                 logger.exception("idle action failed", extra={"arn": decision.observation.arn})
                 report.failed.append((decision.observation.arn, str(error)))
-                continue
-            if done and decision.phase in {Phase.WARN, Phase.ACT, Phase.CLEAR}:
-                records.append(self._record(decision, now))
-            if done and decision.acts:
-                report.acted.append(decision)
-        self.ledger.put_actions(records)
-        self._tell_owners([d for d in decisions if d.phase in {Phase.WARN, Phase.ACT}], now)
+        report.acted = [d for d in done if d.acts]
+        self.ledger.put_actions([self._record(d, now) for d in done])
+        # owners hear of the warnings that were tagged and the actions that happened, nothing else
+        self._tell_owners([d for d in done if d.phase in {Phase.WARN, Phase.ACT}], now)
         return report
 
     # --- what runs ---------------------------------------------------------------------------------
@@ -249,11 +258,8 @@ class IdleReaper:
             "act_at": decision.warning.act_at.isoformat() if decision.warning else None,
         }
         if decision.acts and observation.restore:
-            kept = {
-                k: v
-                for k, v in observation.tags.items()
-                if k != self.config.idle.warning_tag and not k.lower().startswith("aws:")
-            }
+            kept = business_tags(observation.tags)
+            kept.pop(self.config.idle.warning_tag, None)
             details["restore"] = dict(observation.restore) | {"tags": kept}
         return observation.arn, f"{verb}@{warned_at}", now, details
 
