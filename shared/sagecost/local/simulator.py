@@ -220,6 +220,7 @@ class Simulator:
         self.meter = meter_factory(self.ledger)
         self.rechecks: list[tuple[datetime, Recheck]] = []
         self.parked_rechecks: list[tuple[str, str]] = []
+        self.parked_emitted: list[tuple[str, str]] = []
         self.enforcer = enforcer_factory(self.ledger, self._schedule_recheck)
         settings.install(meter=self.meter, enforcer=self.enforcer, tag_sweep=tag_sweep)
         self.stream_readers = [
@@ -321,7 +322,7 @@ class Simulator:
             self.fake.observe(raw)
             routed = self.route(raw, json.dumps(raw))
             for queue_id in routed if isinstance(routed, list) else []:
-                self.parked_rechecks += self.drain(queue_id)
+                self.parked_emitted += self.drain(queue_id)
 
     def pump_stream(self) -> None:
         """Hand the ledger stream's new records to the functions that read it, as Lambda's event source
@@ -516,6 +517,10 @@ def _replay(
     if last_time is not None:
         simulator.advance_to(last_time)
     result.rejected += [Rejection(0, f"recheck {error}", body) for body, error in simulator.parked_rechecks]
+    result.rejected += [
+        Rejection(0, f"a state change after sagecost's own stop or delete {error}", body)
+        for body, error in simulator.parked_emitted
+    ]
     result.rejected += [
         Rejection(
             0, "ledger stream record failed every retry: sent to the on-failure queue", json.dumps(record)

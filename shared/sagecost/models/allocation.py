@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Literal
@@ -201,6 +200,3 @@ class AllocationReport(BaseModel):
     top_resources: tuple[ResourceCost, ...]
     idle_savings: tuple[IdleSavings, ...] = ()
     notes: tuple[str, ...] = ()
-
-    def at(self, moment: datetime) -> AllocationReport:
-        return self.model_copy(update={"generated_at": moment})
