@@ -121,3 +121,13 @@ def prices() -> PriceBook:
 @pytest.fixture(scope="session")
 def shipped_prices() -> PriceBook:
     return PriceBook(load_catalog())
+
+
+def topic_with_inbox(name: str) -> tuple[str, str]:
+    """An SNS topic with an SQS queue subscribed to it, to read what was published: (topic ARN, queue URL)."""
+    sns, sqs = boto3.client("sns"), boto3.client("sqs")
+    topic = sns.create_topic(Name=name)["TopicArn"]
+    queue_url = sqs.create_queue(QueueName=f"{name}-inbox")["QueueUrl"]
+    attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=attributes["QueueArn"])
+    return topic, queue_url

@@ -14,7 +14,7 @@ import boto3
 import pytest
 from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.dynamodb.models import dynamodb_backends
-from tests.conftest import TABLE
+from tests.conftest import TABLE, topic_with_inbox
 from tests.integration.test_cost_allocation import ROOT, job, write
 from tests.integration.test_tag_enforcer import (
     ACCOUNT,
@@ -104,14 +104,10 @@ class Stream:
 
 @pytest.fixture
 def stream(ledger: DynamoLedger) -> Iterator[Stream]:
-    sns, sqs = boto3.client("sns"), boto3.client("sqs")
-    topic = sns.create_topic(Name="sagecost-alerts")["TopicArn"]
-    queue_url = sqs.create_queue(QueueName="alerts-inbox")["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn)
-    notifier = SnsNotifier(sns, topic)
+    topic, queue_url = topic_with_inbox("sagecost-alerts")
+    notifier = SnsNotifier(boto3.client("sns"), topic)
     settings.install(alerter=BudgetAlerter(ledger, notifier, CONFIG))
-    result = Stream(ledger, sqs, queue_url, notifier)
+    result = Stream(ledger, boto3.client("sqs"), queue_url, notifier)
     result.new_records()
     with clock.fixed_at(OCT_20):
         yield result
@@ -234,14 +230,7 @@ FULL_TAGS = {"Team": "risk", "CostCenter": "cc-1001", "Owner": "alice"}
 @pytest.fixture
 def topic(aws: None) -> tuple[str, str]:
     """The alerts topic with a queue subscribed to it: (topic ARN, queue URL)."""
-    sns, sqs = boto3.client("sns"), boto3.client("sqs")
-    arn = sns.create_topic(Name="alerts")["TopicArn"]
-    queue = sqs.create_queue(QueueName="alerts-inbox")["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
-    sns.subscribe(TopicArn=arn, Protocol="sqs", Endpoint=queue_arn)
-    return arn, queue
+    return topic_with_inbox("alerts")
 
 
 def preflight_setup(

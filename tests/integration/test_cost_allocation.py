@@ -15,6 +15,7 @@ from typing import Any
 import boto3
 import pytest
 from moto.moto_api._internal.models import moto_api_backend
+from tests.conftest import topic_with_inbox
 
 from cost_allocator.handler import lambda_handler
 from sagecost import clock, settings
@@ -112,14 +113,8 @@ def deployed(ledger: DynamoLedger) -> Iterator[Deployment]:
     """The allocator as template.yaml wires it, with a queue subscribed to the reports topic to read it."""
     s3 = boto3.client("s3")
     s3.create_bucket(Bucket=BUCKET)
-    sns = boto3.client("sns")
-    topic = sns.create_topic(Name="sagecost-reports")["TopicArn"]
-    sqs = boto3.client("sqs")
-    queue_url = sqs.create_queue(QueueName="reports-inbox")["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
-    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
+    sns, sqs = boto3.client("sns"), boto3.client("sqs")
+    topic, queue_url = topic_with_inbox("sagecost-reports")
     config = SagecostConfig(allocation=AllocationPolicy(shared_projects=("platform",)))
     settings.install(
         allocator=MonthEndAllocator(

@@ -11,6 +11,7 @@ import boto3
 import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 from botocore.exceptions import ClientError
+from tests.conftest import topic_with_inbox
 
 from sagecost import clock, settings
 from sagecost.adapters.ledger import DynamoLedger
@@ -65,14 +66,7 @@ class StoppingSageMaker(Boto3SageMaker):
 
 @pytest.fixture
 def alerts(aws: None) -> Iterator[tuple[str, str]]:
-    sns, sqs = boto3.client("sns"), boto3.client("sqs")
-    topic = sns.create_topic(Name="alerts")["TopicArn"]
-    queue = sqs.create_queue(QueueName="alerts-inbox")["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
-    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
-    yield topic, queue
+    yield topic_with_inbox("alerts")
 
 
 @pytest.fixture
