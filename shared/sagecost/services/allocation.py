@@ -25,6 +25,7 @@ from sagecost.domain.console import console_url, resource_type
 from sagecost.domain.money import cents
 from sagecost.models.allocation import (
     AllocationReport,
+    BilledMetric,
     IdleSavings,
     Reconciliation,
     ResourceCost,
@@ -160,12 +161,12 @@ class MonthEndAllocator:
             for project, actions in sorted(by_project.items())
         )
 
-    def _bill(self, month: str, tag_key: str, metric: object, notes: list[str]) -> BilledMonth | None:
+    def _bill(self, month: str, tag_key: str, metric: BilledMetric, notes: list[str]) -> BilledMonth | None:
         if self.billed_costs is None:
             notes.append("not reconciled: no Cost Explorer access configured")
             return None
         try:
-            return self.billed_costs.sagemaker_month(month, tag_key, self.config.allocation.billed_metric)
+            return self.billed_costs.sagemaker_month(month, tag_key, metric)
         except (ClientError, BotoCoreError) as error:
             logger.warning("Cost Explorer failed; the allocation goes out unreconciled", error=str(error))
             notes.append(f"not reconciled: Cost Explorer failed ({error})")
