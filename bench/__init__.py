@@ -52,6 +52,12 @@ SWEEP_PAGE = 100
 HANDLER_ENV = {
     "AWS_DEFAULT_REGION": REGION,
     "LEDGER_TABLE_NAME": TABLE,
+    "SAGECOST_CONFIG_PARAMETER": "/sagecost/bench/config",
+    "SAGECOST_PRICES_PARAMETER": "/sagecost/bench/prices",
+    "ALERTS_TOPIC_ARN": f"arn:aws:sns:{REGION}:123456789012:sagecost-alerts",
+    "TAG_QUEUE_URL": f"https://sqs.{REGION}.amazonaws.com/123456789012/sagecost-tags",
+    "REPORTS_BUCKET": "sagecost-reports-bench",
+    "REPORTS_TOPIC_ARN": f"arn:aws:sns:{REGION}:123456789012:sagecost-reports",
     "POWERTOOLS_SERVICE_NAME": "sagecost-bench",
     "POWERTOOLS_METRICS_NAMESPACE": "sagecost",
     "POWERTOOLS_METRICS_DISABLED": "true",
@@ -626,15 +632,21 @@ def measure_recorder_throughput(target_events: int, batch_size: int = 10) -> Thr
     """Events per second through usage_recorder.handler.lambda_handler, SQS batches, on moto."""
     import json
 
-    from sagecost import settings
+    from sagecost import wiring
+    from sagecost.adapters.prices import load_catalog
+    from sagecost.domain.pricing import PriceBook
     from sagecost.local.fake_sagemaker import FakeSageMaker
 
     feed = mixed_events(target_events)
     bodies = [json.dumps(event, separators=(",", ":")) for event in feed]
     fake = FakeSageMaker()
     with moto_ledger() as moto:
-        settings.reset()
-        settings.install(_meter(moto.ledger, fake))
+        wiring.reset()
+        wiring.use(
+            wiring.LocalAdapters(
+                ledger=moto.ledger, prices_value=PriceBook(load_catalog()), sagemaker_value=fake
+            )
+        )
         from usage_recorder.handler import lambda_handler
 
         context = LambdaContext()
@@ -648,7 +660,7 @@ def measure_recorder_throughput(target_events: int, batch_size: int = 10) -> Thr
             response = lambda_handler(event, context)
             batch_seconds.append(time.perf_counter() - started)
             failures += len(response.get("batchItemFailures", []))
-        settings.reset()
+        wiring.reset()
         return ThroughputResult(
             events=len(feed),
             batches=len(batch_seconds),

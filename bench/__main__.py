@@ -154,7 +154,7 @@ def section_throughput(target_events: int) -> None:
         [
             "run:     usage_recorder.handler.lambda_handler(sqs_event, context), SQS-shaped batches of",
             "         10, on in-process moto (ledger table from template.yaml), fast_dynamodb_transactions;",
-            "         settings.install(UsageMeter(DynamoLedger, FakeSageMaker, ...)); FakeSageMaker",
+            "         wiring.use(LocalAdapters(DynamoLedger, FakeSageMaker, ...)); FakeSageMaker",
             "         .observe(raw) runs before each batch, untimed; POWERTOOLS_METRICS_DISABLED=true,",
             "         POWERTOOLS_TRACE_DISABLED=true, POWERTOOLS_LOG_LEVEL=ERROR",
             "caveat:  this measures moto's speed as much as ours: every DynamoDB request is served by",

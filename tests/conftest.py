@@ -12,6 +12,13 @@ os.environ.update(
         "AWS_SESSION_TOKEN": "testing",
         "AWS_DEFAULT_REGION": "us-east-1",
         "LEDGER_TABLE_NAME": "sagecost-ledger-test",
+        # what template.yaml gives each function: handlers validate their settings when imported
+        "SAGECOST_CONFIG_PARAMETER": "/sagecost/test/config",
+        "SAGECOST_PRICES_PARAMETER": "/sagecost/test/prices",
+        "ALERTS_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:sagecost-alerts",
+        "TAG_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/sagecost-tags",
+        "REPORTS_BUCKET": "sagecost-reports-test",
+        "REPORTS_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:sagecost-reports",
         "POWERTOOLS_SERVICE_NAME": "sagecost-tests",
         "POWERTOOLS_METRICS_NAMESPACE": "sagecost",
         "POWERTOOLS_TRACE_DISABLED": "true",
@@ -28,7 +35,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from sagecost import settings
+from sagecost import wiring
 from sagecost.adapters.ledger import DynamoLedger
 from sagecost.adapters.prices import load_catalog
 from sagecost.domain.pricing import PriceBook
@@ -59,10 +66,10 @@ def lambda_context() -> FakeLambdaContext:
 
 
 @pytest.fixture(autouse=True)
-def _fresh_settings() -> Iterator[None]:
-    settings.reset()
+def _fresh_wiring() -> Iterator[None]:
+    wiring.reset()
     yield
-    settings.reset()
+    wiring.reset()
 
 
 @pytest.fixture
@@ -121,6 +128,13 @@ def prices() -> PriceBook:
 @pytest.fixture(scope="session")
 def shipped_prices() -> PriceBook:
     return PriceBook(load_catalog())
+
+
+def stack_parameters(config: str = "{}", prices: str = "{}") -> None:
+    """The config and price-override parameters as the stack creates them (`{}`: defaults, no override)."""
+    ssm = boto3.client("ssm")
+    for name, value in (("SAGECOST_CONFIG_PARAMETER", config), ("SAGECOST_PRICES_PARAMETER", prices)):
+        ssm.put_parameter(Name=os.environ[name], Value=value, Type="String", Overwrite=True)
 
 
 def topic_with_inbox(name: str) -> tuple[str, str]:

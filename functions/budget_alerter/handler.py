@@ -17,11 +17,12 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from sagecost import clock, settings
+from sagecost import clock, wiring
 from sagecost.observability import logger, metrics, tracer
 from sagecost.services.budgets import read_stream_record
 
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
+SETTINGS = wiring.function_settings(wiring.BudgetAlerterSettings)
 
 
 @tracer.capture_method
@@ -29,7 +30,7 @@ def record_handler(record: DynamoDBRecord) -> None:
     change = read_stream_record(record.raw_event)
     if change is None:
         return
-    for alert in settings.budget_alerter().on_change(change, clock.now()):
+    for alert in wiring.budget_alerter(wiring.adapters(SETTINGS)).on_change(change, clock.now()):
         metrics.add_metric(name=f"BudgetAlert_{alert.kind.value}", unit=MetricUnit.Count, value=1)
 
 
@@ -41,7 +42,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> Any:
         return process_partial_response(
             event=event, record_handler=record_handler, processor=processor, context=context
         )
-    alerts = settings.budget_alerter().digest(clock.now())  # the daily schedule
+    alerts = wiring.budget_alerter(wiring.adapters(SETTINGS)).digest(clock.now())  # the daily schedule
     logger.info("daily digest sent", extra={"alerts": len(alerts)})
     metrics.add_metric(name="BudgetAlert_digest", unit=MetricUnit.Count, value=len(alerts))
     return {"digest": len(alerts)}

@@ -13,10 +13,12 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field
 
-from sagecost import clock, settings
+from sagecost import clock, wiring
 from sagecost.domain.periods import parse_month, previous_month
 from sagecost.observability import logger, metrics, tracer
 from sagecost.services.allocation import deliver
+
+SETTINGS = wiring.function_settings(wiring.CostAllocatorSettings)
 
 
 class AllocationRequest(BaseModel):
@@ -35,9 +37,10 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     request = AllocationRequest.model_validate(event)
     month = request.month or previous_month(clock.now())
     parse_month(month)
-    allocator = settings.cost_allocator()
+    adapters = wiring.adapters(SETTINGS)
+    allocator = wiring.cost_allocator(adapters)
     month_end = allocator.run(month, true_up_bill=request.true_up)
-    outputs = settings.month_end_outputs()
+    outputs = adapters.month_end_outputs
     location = deliver(
         month_end, outputs.reports, outputs.notifier.publish, allocator.config.tags.primary_keys()
     )

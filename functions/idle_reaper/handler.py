@@ -10,16 +10,18 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from sagecost import clock, settings
+from sagecost import clock, wiring
 from sagecost.models.idle import Phase
 from sagecost.observability import logger, metrics, tracer
+
+SETTINGS = wiring.function_settings(wiring.IdleReaperSettings)
 
 
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    reaper = settings.idle_reaper()
+    reaper = wiring.idle_reaper(wiring.adapters(SETTINGS))
     report = reaper.sweep(clock.now(), apply=reaper.config.idle.enforce)
     summary = {
         "dry_run": report.dry_run,

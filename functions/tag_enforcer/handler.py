@@ -16,7 +16,7 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from sagecost import clock, settings
+from sagecost import clock, wiring
 from sagecost.models.events import InvalidEvent
 from sagecost.observability import logger, metrics, tracer
 from sagecost.services.budgets import job_start
@@ -24,11 +24,13 @@ from sagecost.services.intake import keep_rejected
 from sagecost.services.tagging import Created, read_tag_message
 
 processor = BatchProcessor(event_type=EventType.SQS)
+SETTINGS = wiring.function_settings(wiring.TagEnforcerSettings)
 
 
 @tracer.capture_method
 def record_handler(record: SQSRecord) -> None:
-    enforcer = settings.tag_enforcer()
+    adapters = wiring.adapters(SETTINGS)
+    enforcer = wiring.tag_enforcer(adapters)
     try:
         message = read_tag_message(record.body)
     except InvalidEvent as rejection:
@@ -38,7 +40,7 @@ def record_handler(record: SQSRecord) -> None:
         return
     now = clock.now()
     result = enforcer.handle(message, now)
-    check = settings.preflight() if isinstance(message, Created) else None
+    check = wiring.preflight(adapters) if isinstance(message, Created) else None
     if check is not None and isinstance(message, Created):
         job = job_start(message, result.decision.additions if result.decision else {})
         if job is not None:

@@ -9,22 +9,24 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from sagecost import clock, settings
+from sagecost import clock, wiring
 from sagecost.observability import logger, metrics, tracer
 from sagecost.services.tag_sweep import sweep_tags
 
 JOBS_LOOK_BACK = timedelta(days=2)
+SETTINGS = wiring.function_settings(wiring.TagSweeperSettings)
 
 
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    sources = settings.tag_sweep_sources()
+    adapters = wiring.adapters(SETTINGS)
+    sources = adapters.tag_sweep
     report = sweep_tags(
         sources.resources(clock.now() - JOBS_LOOK_BACK),
         sources.tags(),
-        settings.sagecost_config().tags,
+        adapters.config().tags,
         add_tags=sources.add_tags,
     )
     summary = {

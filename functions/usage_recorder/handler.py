@@ -15,17 +15,18 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from sagecost import settings
+from sagecost import wiring
 from sagecost.models.events import InvalidEvent, parse_event_json
 from sagecost.observability import logger, metrics, tracer
 from sagecost.services.intake import keep_rejected
 
 processor = BatchProcessor(event_type=EventType.SQS)
+SETTINGS = wiring.function_settings(wiring.UsageRecorderSettings)
 
 
 @tracer.capture_method
 def record_handler(record: SQSRecord) -> None:
-    meter = settings.usage_meter()
+    meter = wiring.usage_meter(wiring.adapters(SETTINGS))
     try:
         event = parse_event_json(record.body)
     except InvalidEvent as rejection:

@@ -12,15 +12,17 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from sagecost import clock, settings
+from sagecost import clock, wiring
 from sagecost.observability import logger, metrics, tracer
+
+SETTINGS = wiring.function_settings(wiring.UsageSweeperSettings)
 
 
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    report = settings.usage_meter().sweep(clock.now())
+    report = wiring.usage_meter(wiring.adapters(SETTINGS)).sweep(clock.now())
     logger.info("sweep done", extra=vars(report) | {"cost": str(report.cost)})
     metrics.add_metric(name="SweptResources", unit=MetricUnit.Count, value=report.resources)
     metrics.add_metric(name="UsageRecords", unit=MetricUnit.Count, value=report.records)

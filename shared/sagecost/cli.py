@@ -1,4 +1,4 @@
-"""The `sagecost` command: simulate, demo, allocate, config, tags, prices."""
+"""The `sagecost` command: simulate, demo, allocate, reprice, config, tags, prices, idle."""
 
 from __future__ import annotations
 
@@ -11,7 +11,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from botocore.exceptions import NoCredentialsError, NoRegionError
+
+from sagecost.adapters.parameters import ParameterError
 from sagecost.adapters.prices import CatalogError, load_catalog, save_catalog
+from sagecost.adapters.stacks import StackError
 from sagecost.models.config import SagecostConfig
 
 DEFAULT_DEMO_OUT = Path("out/demo")
@@ -49,6 +53,117 @@ def cmd_config_validate(args: argparse.Namespace) -> int:
         f"Budgets: {', '.join(b.name for b in config.budgets.limits) or 'none'}"
         f" (pre-flight {config.budgets.preflight.value if config.budgets.preflight else 'off'})."
     )
+    return 0
+
+
+def _target_parameter(args: argparse.Namespace, output: str) -> tuple[str, Any]:
+    """(parameter name, the stack or None) from --stack (its output `output`) or --parameter."""
+    if (args.stack is None) == (args.parameter is None):
+        raise SystemExit(
+            "sagecost: say where to write: --stack NAME (a deployed sagecost) or --parameter NAME"
+        )
+    if args.parameter is not None:
+        return args.parameter, None
+    from sagecost.adapters import aws  # noqa: PLC0415
+    from sagecost.adapters.stacks import read_stack  # noqa: PLC0415
+
+    stack = read_stack(aws.client("cloudformation"), args.stack)
+    return stack.output(output), stack
+
+
+def _show_push(push: Any, what: str, dry_run: bool) -> int:
+    for line in push.diff:
+        print(line)
+    if push.refused:
+        print(f"refused: nothing written to {push.parameter}:", file=sys.stderr)
+        for problem in push.refused:
+            print(f"  - {problem}", file=sys.stderr)
+        return 1
+    if not push.changed:
+        print(f"{push.parameter} already holds this {what}: nothing written")
+    elif dry_run:
+        print(f"dry run: {push.parameter} not written (without --dry-run it would be)")
+    else:
+        print(
+            f"wrote {push.parameter} (version {push.written_version}); the functions use it within "
+            "SAGECOST_PARAMETERS_MAX_AGE (5 minutes by default)"
+        )
+    return 0
+
+
+def cmd_config_push(args: argparse.Namespace) -> int:
+    from sagecost.adapters import aws  # noqa: PLC0415
+    from sagecost.adapters.parameters import ParameterWriter  # noqa: PLC0415
+    from sagecost.local.config_file import ConfigError, load_config_file  # noqa: PLC0415
+    from sagecost.services.publishing import push_config  # noqa: PLC0415
+
+    try:
+        config = load_config_file(args.file)
+    except ConfigError as error:
+        print("\n".join(error.problems), file=sys.stderr)
+        print("refused: the file is not valid; nothing was written", file=sys.stderr)
+        return 1
+    name, stack = _target_parameter(args, "ConfigParameterName")
+    if stack is None:
+        print("note: --parameter: not checked against a stack's IAM conditions (use --stack for that)")
+    conditions = stack.conditions() if stack is not None else None
+    push = push_config(ParameterWriter(aws.client("ssm")), name, config, conditions, dry_run=args.dry_run)
+    return _show_push(push, "config", args.dry_run)
+
+
+def cmd_prices_push(args: argparse.Namespace) -> int:
+    from sagecost.adapters import aws  # noqa: PLC0415
+    from sagecost.adapters.parameters import ParameterWriter  # noqa: PLC0415
+    from sagecost.services.publishing import push_prices  # noqa: PLC0415
+
+    catalog = load_catalog(args.file)
+    name, _ = _target_parameter(args, "PricesParameterName")
+    push, overridden = push_prices(
+        ParameterWriter(aws.client("ssm")), name, catalog, load_catalog(), dry_run=args.dry_run
+    )
+    print(f"{overridden} prices differ from the catalog the functions ship with")
+    return _show_push(push, "price override", args.dry_run)
+
+
+def cmd_reprice(args: argparse.Namespace) -> int:
+    from sagecost.adapters import aws  # noqa: PLC0415
+    from sagecost.adapters.ledger import DynamoLedger  # noqa: PLC0415
+    from sagecost.adapters.parameters import ParameterStore  # noqa: PLC0415
+    from sagecost.adapters.stacks import read_stack  # noqa: PLC0415
+    from sagecost.domain.periods import parse_month  # noqa: PLC0415
+    from sagecost.domain.pricing import PriceBook  # noqa: PLC0415
+    from sagecost.reports.text import usd  # noqa: PLC0415
+    from sagecost.services.repricing import reprice_month  # noqa: PLC0415
+
+    try:
+        parse_month(args.month)
+    except ValueError as error:
+        raise SystemExit(f"sagecost: --month: {error}") from None
+    if (args.stack is None) == (args.table is None):
+        raise SystemExit("sagecost: say which ledger: --stack NAME (its prices too) or --table NAME")
+    if args.stack is not None:
+        stack = read_stack(aws.client("cloudformation"), args.stack)
+        table = stack.output("LedgerTableName")
+        store = ParameterStore(
+            aws.client("ssm"),
+            config_name=stack.output("ConfigParameterName"),
+            prices_name=stack.output("PricesParameterName"),
+            max_age=0,
+            catalog_path=args.prices,
+        )
+        prices = store.prices()  # exactly what the stack's functions price with
+    else:
+        table, prices = args.table, PriceBook(load_catalog(args.prices))
+    report = reprice_month(DynamoLedger(aws.dynamodb(), table), prices, args.month)
+    sign = "+" if report.delta >= 0 else "-"
+    print(
+        f"{args.month}: {report.records} usage records, {report.repriced} re-priced "
+        f"({report.newly_priced} priced for the first time), {sign}{usd(abs(report.delta))} in all"
+    )
+    for project, delta in sorted(report.by_project.items()):
+        print(f"  {project}: {'+' if delta >= 0 else '-'}{usd(abs(delta))}")
+    if not report.repriced:
+        print("nothing to change: every record already has the catalog's rate")
     return 0
 
 
@@ -493,6 +608,49 @@ def _add_allocate(commands: Any) -> None:
     allocate.set_defaults(run=cmd_allocate)
 
 
+def _add_reprice(commands: Any) -> None:
+    reprice = commands.add_parser(
+        "reprice",
+        help="re-price a month's usage records and aggregates after a price change",
+        description="Rewrite every usage record of MONTH whose rate changed, and move the aggregates (and "
+        "so the budgets) by exactly the difference. Run twice, the second run changes nothing.",
+    )
+    reprice.add_argument("--month", required=True, help="YYYY-MM")
+    reprice.add_argument("--stack", help="a deployed sagecost: its ledger, with the prices its functions use")
+    reprice.add_argument("--table", help="a ledger table, priced with --prices (default: the shipped prices)")
+    reprice.add_argument("--prices", type=Path, help="a price catalog instead of the shipped one")
+    reprice.set_defaults(run=cmd_reprice)
+
+
+def _add_config(commands: Any) -> None:
+    config = commands.add_parser("config", help="the config file").add_subparsers(
+        dest="action", required=True
+    )
+    validate = config.add_parser("validate", help="check a config file; errors name the line to fix")
+    validate.add_argument("file", type=Path)
+    validate.set_defaults(run=cmd_config_validate)
+    schema = config.add_parser("schema", help="print the config file's JSON Schema (for editors)")
+    schema.set_defaults(run=cmd_config_schema)
+    push = config.add_parser(
+        "push",
+        help="validate a config file and write it to a deployed stack (shows the difference first)",
+        description="Validate FILE, compare it with the config the stack's functions read (its SSM "
+        "parameter), and write it. An invalid file, or one the stack's IAM conditions contradict "
+        "(PolicyTagKeys, ProductionEnvironmentValues), is refused and nothing is written. The functions "
+        "read it within minutes, without a redeploy.",
+    )
+    push.add_argument("file", type=Path)
+    _add_target(push)
+    push.set_defaults(run=cmd_config_push)
+
+
+def _add_target(command: argparse.ArgumentParser) -> None:
+    target = command.add_mutually_exclusive_group()
+    target.add_argument("--stack", help="the deployed sagecost stack (its outputs name the parameter)")
+    target.add_argument("--parameter", help="the SSM parameter's name, e.g. /sagecost/NAME/config")
+    command.add_argument("--dry-run", action="store_true", help="show the difference, write nothing")
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="sagecost", description="Cost governance for Amazon SageMaker.")
     commands = root.add_subparsers(dest="command", required=True)
@@ -519,14 +677,7 @@ def parser() -> argparse.ArgumentParser:
     replay_options(demo)
     demo.set_defaults(run=cmd_demo)
 
-    config = commands.add_parser("config", help="the config file").add_subparsers(
-        dest="action", required=True
-    )
-    validate = config.add_parser("validate", help="check a config file; errors name the line to fix")
-    validate.add_argument("file", type=Path)
-    validate.set_defaults(run=cmd_config_validate)
-    schema = config.add_parser("schema", help="print the config file's JSON Schema (for editors)")
-    schema.set_defaults(run=cmd_config_schema)
+    _add_config(commands)
 
     tags = commands.add_parser("tags", help="tag governance of existing resources").add_subparsers(
         dest="action", required=True
@@ -555,6 +706,7 @@ def parser() -> argparse.ArgumentParser:
             command.add_argument("--month", help="YYYY-MM (default: this month)")
 
     _add_allocate(commands)
+    _add_reprice(commands)
     _add_idle(commands)
 
     prices = commands.add_parser("prices", help="the price catalog").add_subparsers(
@@ -570,6 +722,16 @@ def parser() -> argparse.ArgumentParser:
         help="the Price List API endpoint region (us-east-1, eu-central-1 or ap-south-1)",
     )
     refresh.set_defaults(run=cmd_prices_refresh)
+    prices_push = prices.add_parser(
+        "push",
+        help="make a deployed stack's functions price with FILE (a catalog, e.g. from prices refresh)",
+        description="Write the prices of FILE that differ from the shipped catalog to the stack's price "
+        "override parameter (at most 8 KB); the functions use them within minutes. Then `sagecost reprice "
+        "--month M --stack NAME` re-prices what was already metered.",
+    )
+    prices_push.add_argument("file", type=Path)
+    _add_target(prices_push)
+    prices_push.set_defaults(run=cmd_prices_push)
     show = prices.add_parser("show", help="print the catalog")
     show.add_argument("--region")
     show.add_argument("--prices", type=Path)
@@ -583,6 +745,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         status: int = args.run(args)
     except CatalogError as error:
         print(f"sagecost: {error}", file=sys.stderr)
+        return 2
+    except (StackError, ParameterError) as error:
+        print(f"sagecost: {error}", file=sys.stderr)
+        return 2
+    except (NoRegionError, NoCredentialsError) as error:
+        print(f"sagecost: {error} (set AWS_REGION / AWS_PROFILE, or run `aws configure`)", file=sys.stderr)
         return 2
     except json.JSONDecodeError as error:
         print(f"sagecost: {error}", file=sys.stderr)

@@ -29,15 +29,13 @@ from tests.integration.test_tag_enforcer import (
 )
 
 from budget_alerter.handler import lambda_handler
-from sagecost import clock, settings
+from sagecost import clock, wiring
 from sagecost.adapters.ledger import DynamoLedger
 from sagecost.adapters.notifier import Notice, SnsNotifier
 from sagecost.adapters.prices import load_catalog
 from sagecost.domain.pricing import PriceBook
 from sagecost.models.budgets import Budget, BudgetPolicy, PreflightMode
 from sagecost.models.config import SagecostConfig
-from sagecost.services.budgets import BudgetAlerter, Preflight
-from sagecost.services.tagging import TagEnforcer
 from tag_enforcer.handler import lambda_handler as tag_handler
 
 D = Decimal
@@ -106,7 +104,7 @@ class Stream:
 def stream(ledger: DynamoLedger) -> Iterator[Stream]:
     topic, queue_url = topic_with_inbox("sagecost-alerts")
     notifier = SnsNotifier(boto3.client("sns"), topic)
-    settings.install(alerter=BudgetAlerter(ledger, notifier, CONFIG))
+    wiring.use(wiring.LocalAdapters(ledger=ledger, alerts_value=notifier, config_value=CONFIG))
     result = Stream(ledger, boto3.client("sqs"), queue_url, notifier)
     result.new_records()
     with clock.fixed_at(OCT_20):
@@ -173,7 +171,8 @@ def test_a_new_month_starts_clean(stream: Stream, lambda_context: Any) -> None:
 def test_a_failing_publish_is_retried_and_the_alert_still_goes_out_exactly_once(
     stream: Stream, ledger: DynamoLedger, lambda_context: Any
 ) -> None:
-    settings.install(alerter=BudgetAlerter(ledger, FlakyNotifier(stream.notifier, failures=1), CONFIG))
+    flaky = FlakyNotifier(stream.notifier, failures=1)
+    wiring.use(wiring.LocalAdapters(ledger=ledger, alerts_value=flaky, config_value=CONFIG))
     batch = spend(stream, "a", "60.00")
 
     response = stream.deliver(batch, lambda_context)
@@ -243,9 +242,15 @@ def preflight_setup(
     sagemaker = StoppingSageMaker(boto3.client("sagemaker"))
     sagemaker.stopped = []
     notifier = SnsNotifier(boto3.client("sns"), topic[0])
-    settings.install(
-        enforcer=TagEnforcer(ledger, sagemaker, notifier, config, Rechecks()),
-        preflight=Preflight(ledger, notifier, sagemaker, PriceBook(load_catalog()), config),
+    wiring.use(
+        wiring.LocalAdapters(
+            ledger=ledger,
+            sagemaker_value=sagemaker,
+            alerts_value=notifier,
+            config_value=config,
+            recheck_value=Rechecks(),
+            prices_value=PriceBook(load_catalog()),
+        )
     )
     return sagemaker, config
 
@@ -301,7 +306,7 @@ def test_the_sample_stream_batch_alerts_at_80_percent_and_on_the_forecast(
     stream: Stream, ledger: DynamoLedger, lambda_context: Any
 ) -> None:
     config = SagecostConfig(budgets=BudgetPolicy(limits=(Budget(project="fraud-detection", monthly=D(500)),)))
-    settings.install(alerter=BudgetAlerter(ledger, stream.notifier, config))
+    wiring.use(wiring.LocalAdapters(ledger=ledger, alerts_value=stream.notifier, config_value=config))
     sample = ROOT / "events" / "budget_alerter" / "stream-batch.json"
     with clock.fixed_at(datetime(2026, 10, 15, 12, 0, tzinfo=UTC)):
         assert lambda_handler(json.loads(sample.read_text()), lambda_context) == {"batchItemFailures": []}

@@ -6,7 +6,7 @@ import csv
 import io
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -17,8 +17,8 @@ import pytest
 from moto.moto_api._internal.models import moto_api_backend
 from tests.conftest import topic_with_inbox
 
-from cost_allocator.handler import lambda_handler
-from sagecost import clock, settings
+from cost_allocator.handler import SETTINGS, lambda_handler
+from sagecost import clock, wiring
 from sagecost.adapters.costs import CostExplorer
 from sagecost.adapters.ledger import DynamoLedger
 from sagecost.adapters.notifier import SnsNotifier
@@ -28,8 +28,7 @@ from sagecost.models.allocation import AllocationPolicy
 from sagecost.models.config import SagecostConfig
 from sagecost.models.ledger import ResourceKind, TagSnapshot, UsageRecord
 from sagecost.models.prices import Component
-from sagecost.services.allocation import MonthEndAllocator
-from sagecost.settings import MonthEndOutputs
+from sagecost.wiring import MonthEndOutputs
 
 ROOT = Path(__file__).resolve().parents[2]
 ACCOUNT = "123456789012"
@@ -116,11 +115,13 @@ def deployed(ledger: DynamoLedger) -> Iterator[Deployment]:
     sns, sqs = boto3.client("sns"), boto3.client("sqs")
     topic, queue_url = topic_with_inbox("sagecost-reports")
     config = SagecostConfig(allocation=AllocationPolicy(shared_projects=("platform",)))
-    settings.install(
-        allocator=MonthEndAllocator(
-            ledger, config, CostExplorer(boto3.client("ce", region_name="us-east-1"))
-        ),
-        outputs=MonthEndOutputs(S3Reports(s3, BUCKET), SnsNotifier(sns, topic)),
+    wiring.use(
+        wiring.LocalAdapters(
+            ledger=ledger,
+            config_value=config,
+            billed_costs=CostExplorer(boto3.client("ce", region_name="us-east-1")),
+            outputs_value=MonthEndOutputs(S3Reports(s3, BUCKET), SnsNotifier(sns, topic)),
+        )
     )
     with clock.fixed_at(datetime(2026, 11, 1, 0, 30, tzinfo=UTC)):
         yield Deployment(ledger, s3, sqs, queue_url)
@@ -264,7 +265,9 @@ def test_without_cost_explorer_the_month_still_goes_out_and_says_it_is_not_recon
                 {"Error": {"Code": "AccessDeniedException", "Message": "no"}}, "GetCostAndUsage"
             )
 
-    settings.install(allocator=MonthEndAllocator(deployed.ledger, SagecostConfig(), Denied()))
+    adapters = wiring.adapters(SETTINGS)
+    assert isinstance(adapters, wiring.LocalAdapters)
+    wiring.use(replace(adapters, billed_costs=Denied(), config_value=SagecostConfig()))
     result = lambda_handler({"month": "2026-10"}, lambda_context)
 
     assert result["billed"] is None

@@ -13,7 +13,7 @@ import boto3
 import pytest
 from moto.backends import get_backend
 
-from sagecost import clock, settings
+from sagecost import clock, wiring
 from sagecost.adapters.ledger import DynamoLedger
 from sagecost.adapters.sagemaker import (
     Boto3SageMaker,
@@ -25,7 +25,6 @@ from sagecost.adapters.sagemaker import (
 from sagecost.domain.metering import InstanceLine
 from sagecost.domain.pricing import PriceBook
 from sagecost.local import events
-from sagecost.models.config import SagecostConfig
 from sagecost.models.prices import Component
 from sagecost.models.state import EndpointConfigSnapshot
 from sagecost.services.usage import UsageMeter
@@ -61,9 +60,11 @@ def sqs_event(*bodies: str) -> dict[str, Any]:
 @pytest.fixture
 def meter(ledger: DynamoLedger, prices: PriceBook) -> Iterator[UsageMeter]:
     """The handlers' meter, with the test catalog: everything else is what a deployed function builds."""
-    installed = UsageMeter(ledger, Boto3SageMaker(boto3.client("sagemaker")), prices, SagecostConfig())
-    settings.install(installed)
-    yield installed
+    adapters = wiring.LocalAdapters(
+        ledger=ledger, prices_value=prices, sagemaker_value=Boto3SageMaker(boto3.client("sagemaker"))
+    )
+    wiring.use(adapters)
+    yield wiring.usage_meter(adapters)
     clock.use_wall_clock()
 
 

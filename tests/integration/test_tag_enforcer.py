@@ -11,9 +11,9 @@ import boto3
 import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 from botocore.exceptions import ClientError
-from tests.conftest import topic_with_inbox
+from tests.conftest import stack_parameters, topic_with_inbox
 
-from sagecost import clock, settings
+from sagecost import clock, wiring
 from sagecost.adapters.ledger import DynamoLedger
 from sagecost.adapters.notifier import SnsNotifier
 from sagecost.adapters.sagemaker import Boto3SageMaker
@@ -73,14 +73,15 @@ def alerts(aws: None) -> Iterator[tuple[str, str]]:
 def enforcer(ledger: DynamoLedger, alerts: tuple[str, str]) -> Iterator[TagEnforcer]:
     sagemaker = StoppingSageMaker(boto3.client("sagemaker"))
     sagemaker.stopped = []
-    service = TagEnforcer(
-        ledger,
-        sagemaker,
-        SnsNotifier(boto3.client("sns"), alerts[0]),
-        SagecostConfig(tags=POLICY),
-        Rechecks(),
+    adapters = wiring.LocalAdapters(
+        ledger=ledger,
+        sagemaker_value=sagemaker,
+        alerts_value=SnsNotifier(boto3.client("sns"), alerts[0]),
+        config_value=SagecostConfig(tags=POLICY),
+        recheck_value=Rechecks(),
     )
-    settings.install(enforcer=service)
+    wiring.use(adapters)
+    service = wiring.tag_enforcer(adapters)
     clock.use(lambda: T0 + timedelta(minutes=1))
     yield service
     clock.use_wall_clock()
@@ -429,6 +430,7 @@ def test_the_tag_sweep_fixes_existing_resources_in_bulk_and_then_finds_nothing_t
 def test_the_daily_tag_sweeper_reports_under_the_default_policy(aws: None, lambda_context: Any) -> None:
     from tag_sweeper.handler import lambda_handler as sweep_daily
 
+    stack_parameters()
     boto3.client("sagemaker").create_notebook_instance(
         NotebookInstanceName="bare", InstanceType="ml.t3.medium", RoleArn=ROLE
     )

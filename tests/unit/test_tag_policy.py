@@ -194,11 +194,10 @@ def test_the_schema_describes_the_policy_for_editors() -> None:
     assert set(schema["$defs"]["Mode"]["enum"]) == {"report", "tag", "enforce"}
 
 
-def test_a_function_with_an_invalid_config_says_what_is_wrong(monkeypatch: pytest.MonkeyPatch) -> None:
-    from sagecost import settings
+def test_a_function_with_an_invalid_config_says_what_is_wrong() -> None:
+    from sagecost.adapters.parameters import ParameterError, config_from_json
 
-    monkeypatch.setenv("SAGECOST_CONFIG_JSON", json.dumps({"tags": {"modes": {"endpoint": "enforce"}}}))
-    settings.reset()
-    with pytest.raises(settings.SettingsError, match="only training, processing and transform jobs"):
-        settings.sagecost_config()
-    settings.reset()
+    pushed = json.dumps({"tags": {"modes": {"endpoint": "enforce"}}})
+    with pytest.raises(ParameterError, match="only training, processing and transform jobs") as raised:
+        config_from_json(pushed, where="SSM parameter /sagecost/prod/config")
+    assert "sagecost config push" in str(raised.value)

@@ -236,6 +236,42 @@ class DynamoLedger:
         for start in range(0, len(actions), TRANSACTION_LIMIT):
             self.client.transact_write_items(TransactItems=actions[start : start + TRANSACTION_LIMIT])  # type: ignore[arg-type]
 
+    def reprice(
+        self,
+        changes: Sequence[tuple[UsageRecord, UsageRecord]],
+        deltas: Sequence[AggregateDelta],
+        timeline: tuple[ResourceTimeline, int] | None = None,
+    ) -> None:
+        """Rewrite records at a new rate and move the aggregates by `deltas`, in one transaction. Each record
+        is written only if it still holds its old cost, and `timeline` (the resource's timeline with its
+        cached summaries updated, and the version it replaces) only if no sweep moved it meanwhile: a race
+        raises ConcurrentUpdate and writes nothing."""
+        actions: list[dict[str, Any]] = []
+        for before, after in changes:
+            put: dict[str, Any] = {
+                "TableName": self.table,
+                "Item": record_item(after),
+                "ExpressionAttributeNames": {"#cost": "cost"},
+            }
+            if before.cost is None:
+                put["ConditionExpression"] = "attribute_type(#cost, :null)"
+                put["ExpressionAttributeValues"] = {":null": {"S": "NULL"}}
+            else:
+                put["ConditionExpression"] = "#cost = :old"
+                put["ExpressionAttributeValues"] = _item({":old": before.cost})
+            actions.append({"Put": put})
+        if timeline is not None:
+            actions.append({"Put": self._timeline_put(*timeline)})
+        actions += [{"Update": aggregate_update(self.table, d)} for d in deltas]
+        if len(actions) > TRANSACTION_LIMIT:
+            raise ValueError(f"{len(actions)} writes do not fit one transaction")
+        try:
+            self.client.transact_write_items(TransactItems=actions)  # type: ignore[arg-type]
+        except self.client.exceptions.TransactionCanceledException as error:
+            if _is_condition_failure(error):
+                raise ConcurrentUpdate(", ".join(sorted({b.resource_arn for b, _ in changes}))) from error
+            raise
+
     # --- timelines of endpoints and notebooks -------------------------------------------------
 
     def load_timeline(

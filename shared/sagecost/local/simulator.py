@@ -30,7 +30,7 @@ from moto.dynamodb.models import dynamodb_backends
 from moto.events.models import EventPattern
 from pydantic import TypeAdapter, ValidationError
 
-from sagecost import clock, settings
+from sagecost import clock, wiring
 from sagecost.adapters.ledger import DynamoLedger
 from sagecost.adapters.notifier import Notice
 from sagecost.adapters.reports import DirectoryReports
@@ -45,11 +45,6 @@ from sagecost.local.report import write_jsonl, write_outputs
 from sagecost.models.config import SagecostConfig
 from sagecost.models.prices import PriceCatalog
 from sagecost.models.tagging import Recheck
-from sagecost.services.allocation import MonthEndAllocator
-from sagecost.services.budgets import BudgetAlerter, Preflight
-from sagecost.services.idle import IdleReaper
-from sagecost.services.tagging import TagEnforcer
-from sagecost.services.usage import UsageMeter
 
 TABLE_NAME = "sagecost-ledger"
 DELIVERY_ATTEMPTS = 5
@@ -191,10 +186,9 @@ class Simulator:
     def __init__(
         self,
         template: dict[str, Any],
-        meter_factory: Callable[[DynamoLedger], UsageMeter],
-        enforcer_factory: Callable[[DynamoLedger, Callable[[Recheck, int], None]], TagEnforcer],
-        tag_sweep: settings.TagSweepSources | None = None,
+        adapters: Callable[[DynamoLedger, Callable[[Recheck, int], None]], wiring.LocalAdapters],
     ) -> None:
+        """`adapters`: what the handlers talk to, given the simulated ledger and the recheck queue."""
         self.template = template
         self.dynamodb = boto3.client("dynamodb", region_name="us-east-1")
         self.sqs = boto3.client("sqs", region_name="us-east-1")
@@ -217,12 +211,11 @@ class Simulator:
             self.events.put_targets(Rule=rule.logical_id, Targets=[{"Id": "tap", "Arn": tap_arn}])
             self.rule_taps[rule.logical_id] = (tap, rule.target_queue_ids)
         self.scheduled = [f for f in self.functions.values() if f.schedules]
-        self.meter = meter_factory(self.ledger)
         self.rechecks: list[tuple[datetime, Recheck]] = []
         self.parked_rechecks: list[tuple[str, str]] = []
         self.parked_emitted: list[tuple[str, str]] = []
-        self.enforcer = enforcer_factory(self.ledger, self._schedule_recheck)
-        settings.install(meter=self.meter, enforcer=self.enforcer, tag_sweep=tag_sweep)
+        self.adapters = adapters(self.ledger, self._schedule_recheck)
+        wiring.use(self.adapters)
         self.stream_readers = [
             (f, [EventPattern.load(pattern) for pattern in f.stream_filters])
             for f in self.functions.values()
@@ -442,6 +435,13 @@ def _lambda_environment(log_level: str) -> Iterator[None]:
     """The environment a deployed function has, restored afterwards."""
     environment = {
         "LEDGER_TABLE_NAME": TABLE_NAME,
+        # the rest of what template.yaml gives the functions (the simulator's adapters stand in for them)
+        "SAGECOST_CONFIG_PARAMETER": "/sagecost/simulated/config",
+        "SAGECOST_PRICES_PARAMETER": "/sagecost/simulated/prices",
+        "ALERTS_TOPIC_ARN": f"arn:aws:sns:us-east-1:{DEFAULT_ACCOUNT_ID}:sagecost-alerts",
+        "TAG_QUEUE_URL": f"https://sqs.us-east-1.amazonaws.com/{DEFAULT_ACCOUNT_ID}/TagQueue",
+        "REPORTS_BUCKET": "sagecost-reports-simulated",
+        "REPORTS_TOPIC_ARN": f"arn:aws:sns:us-east-1:{DEFAULT_ACCOUNT_ID}:sagecost-reports",
         "AWS_DEFAULT_REGION": "us-east-1",
         "POWERTOOLS_SERVICE_NAME": "sagecost-simulator",
         "POWERTOOLS_METRICS_NAMESPACE": "sagecost",
@@ -458,7 +458,7 @@ def _lambda_environment(log_level: str) -> Iterator[None]:
         yield
     finally:
         clock.use_wall_clock()
-        settings.reset()
+        wiring.reset()
         for key, value in saved.items():
             if value is None:
                 os.environ.pop(key, None)
@@ -558,49 +558,31 @@ def simulate(
     with _lambda_environment(log_level), mock_aws(), fast_dynamodb_transactions():
         lines = list(lines)
         fake.learn_creation_tags(lines)
+        reports_notifier = RecordingNotifier()
         simulator = Simulator(
             template,
-            lambda ledger: UsageMeter(ledger, fake, prices, config),
-            lambda ledger, rechecks: TagEnforcer(
-                ledger,
-                fake,
-                notifier,
-                config,
-                rechecks,
-                on_tagged=UsageMeter(ledger, fake, prices, config).reattribute,
-            ),
-            settings.TagSweepSources(
-                resources=fake.governed_resources, tags=fake.sagemaker_tags, add_tags=fake.add_tags
-            ),
-        )
-        reports_notifier = RecordingNotifier()
-        settings.install(
-            alerter=BudgetAlerter(simulator.ledger, notifier, config),
-            preflight=Preflight(simulator.ledger, notifier, fake, prices, config)
-            if config.budgets.limits
-            else None,
-            allocator=MonthEndAllocator(
-                simulator.ledger, config, SimulatedBill(simulator.ledger), simulator.ledger.actions
-            ),
-            outputs=settings.MonthEndOutputs(
-                DirectoryReports(out / "allocation", relative_to=out), reports_notifier
+            lambda ledger, rechecks: wiring.LocalAdapters(
+                ledger=ledger,
+                config_value=config,
+                prices_value=prices,
+                sagemaker_value=fake,
+                alerts_value=notifier,
+                recheck_value=rechecks,
+                tag_sweep_value=wiring.TagSweepSources(
+                    resources=fake.governed_resources, tags=fake.sagemaker_tags, add_tags=fake.add_tags
+                ),
+                outputs_value=wiring.MonthEndOutputs(
+                    DirectoryReports(out / "allocation", relative_to=out), reports_notifier
+                ),
+                billed_costs=SimulatedBill(ledger),
+                studio=None,  # the demo has no Studio apps
+                traffic_value=ScenarioTraffic(busy_endpoints),
+                resource_tags_value=fake.sagemaker_tags,
             ),
         )
         simulator.fake = fake
         if config.idle.enforce:
             simulator.not_simulated = ()
-            settings.install(
-                idle=IdleReaper(
-                    sagemaker=fake,
-                    studio=None,
-                    traffic=ScenarioTraffic(busy_endpoints),
-                    tags=fake.sagemaker_tags,
-                    ledger=simulator.ledger,
-                    notifier=notifier,
-                    prices=prices,
-                    config=config,
-                )
-            )
         notifier.clock = reports_notifier.clock = lambda: simulator.now
         clock.use(lambda: simulator.now)
         _replay(simulator, fake, lines, result, progress)

@@ -74,3 +74,12 @@ class PriceCatalog(BaseModel):
             if price.source not in self.sources:
                 raise ValueError(f"price {price.key} cites unknown source {price.source!r}")
         return self
+
+    def with_override(self, override: PriceCatalog) -> PriceCatalog:
+        """This catalog with `override`'s prices replacing (or adding to) the ones of the same key."""
+        prices = {price.key: price for price in self.prices} | {price.key: price for price in override.prices}
+        return PriceCatalog(
+            generated=max(self.generated, override.generated),
+            sources=self.sources | override.sources,
+            prices=tuple(prices[key] for key in sorted(prices)),
+        )
