@@ -435,6 +435,55 @@ def section_allocation(
 # --- main ------------------------------------------------------------------------------------------
 
 
+# --- 9 ----------------------------------------------------------------------------------------------
+
+
+def section_layer(repeats: int) -> None:
+    from bench import layer
+
+    header(
+        9,
+        "The Lambda layer as built, and each handler's import time on python3.12 against it",
+        [
+            "run:     make build (sam build), then zip .aws-sam/build/SharedLayer in memory (deflate);",
+            '         .venv-lambda/bin/python -X importtime -c "import <handler>" with PYTHONPATH =',
+            "         the built function folder + the built layer; .venv-lambda is python3.12 with only",
+            "         boto3/botocore (the Lambda runtime's part); after one warm-up run (.pyc cached)",
+            f"repeats: {repeats}",
+        ],
+    )
+    if not layer.LAYER.exists():
+        note("skipped: no .aws-sam/build/SharedLayer: run `make build` first")
+        return
+    zipped, unzipped, files = layer.zipped_bytes(layer.LAYER)
+    forbidden = layer.forbidden_contents(layer.LAYER)
+    note(
+        f"layer: {zipped / 1024 / 1024:.1f} MiB zipped, {unzipped / 1024 / 1024:.1f} MiB unzipped, "
+        f"{files} files; holds {', '.join(forbidden) or 'none'} of {', '.join(layer.RUNTIME_CODE_ONLY)}"
+    )
+    py312 = layer.python312()
+    if py312 is None:
+        note("import times skipped: no python3.12 on this machine")
+        return
+    python = layer.lambda_python(py312)
+    rows = []
+    for function, module, folder in layer.handler_folders():
+        result = layer.measure_handler(python, function, module, folder, repeats)
+        rows.append(
+            [
+                function,
+                module,
+                f"{result.median_ms:.0f}",
+                f"{result.min_ms:.0f}",
+                "yes" if result.loads_local_code else "no",
+            ]
+        )
+    print(
+        table(["function", "handler", "import ms (median)", "min", "imports moto/CLI/local"], rows, "llrrl")
+    )
+    note("target (DESIGN.md): <= 150 ms per handler on the built layer, python3.12")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small inputs (CI smoke): seconds, not minutes")
@@ -442,7 +491,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--section",
         type=int,
         action="append",
-        choices=range(1, 9),
+        choices=range(1, 10),
         help="run only this section (repeatable); default: all",
     )
     args = parser.parse_args(argv)
@@ -464,6 +513,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             10_000 if quick else 100_000,
         ),
         8: lambda: section_idle(20 if quick else 1000),
+        9: lambda: section_layer(2 if quick else 5),
     }
     started = time.perf_counter()
     print(
