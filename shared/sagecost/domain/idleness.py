@@ -252,9 +252,10 @@ def judge_traffic(
     busy = [(series, value) for series, value in readings.items() if value]
     if busy:
         series, value = busy[0]
+        count = f"{value.normalize():f}" if value is not None else "?"
         if series.metric == "ApproximateBacklogSize":
-            return False, f"a backlog of up to {value} requests in the last {hours} h"
-        return False, f"{value} {series.metric} in the last {hours} h ({_label(series)})"
+            return False, f"a backlog of up to {count} requests in the last {hours} h"
+        return False, f"{count} {series.metric} in the last {hours} h ({_label(series)})"
     unread = sorted(_label(series) for series, value in readings.items() if value is None)
     if unread:
         return False, f"kept: {', '.join(unread)} could not be read (no signal, no action)"
