@@ -524,3 +524,85 @@ def test_an_endpoint_whose_config_cannot_be_read_is_kept(ledger: DynamoLedger, n
         assert decision.phase is Phase.KEEP
         assert decision.reason == "kept: its endpoint config could not be read (no signal, no action)"
     assert in_service("orphan-dev")
+
+
+# --- the bulk metric read ------------------------------------------------------------------------------
+
+
+def test_traffic_is_read_500_series_a_request_whatever_the_mix_of_kinds(aws: None, now: datetime) -> None:
+    from sagecost.domain.idleness import MetricSeries
+
+    client = boto3.client("cloudwatch")
+    calls: list[str] = []
+    client.meta.events.register(
+        "before-call.cloudwatch.GetMetricData", lambda **_: calls.append("GetMetricData")
+    )
+    series = [
+        MetricSeries("Invocations", (("EndpointName", f"rt-{i}"), ("VariantName", "AllTraffic")))
+        for i in range(400)
+    ]
+    series += [
+        MetricSeries("InvocationsProcessed", (("EndpointName", f"as-{i}"), ("VariantName", "AllTraffic")))
+        for i in range(400)
+    ]
+    series += [
+        MetricSeries("ApproximateBacklogSize", (("EndpointName", f"as-{i}"),), "Maximum") for i in range(400)
+    ]
+    hourly(
+        "InvocationsProcessed",
+        {"EndpointName": "as-7", "VariantName": "AllTraffic"},
+        now - timedelta(hours=5),
+        3,
+    )
+    hourly("ApproximateBacklogSize", {"EndpointName": "as-9"}, now - timedelta(hours=5), 3, value=4)
+
+    readings = EndpointTraffic(client).read(series, now - timedelta(days=1), now)
+
+    assert len(calls) == 3  # ceil(1,200 / 500)
+    assert readings[series[407]] == Decimal(15)  # the sum of three hourly datapoints
+    assert readings[series[809]] == Decimal(4)  # the highest backlog
+    assert sum(1 for value in readings.values() if value == 0) == 1198  # no datapoints: nothing happened
+
+
+class PagedCloudWatch:
+    """GetMetricData answered in two NextToken pages, with the status codes CloudWatch uses."""
+
+    def __init__(self, statuses: dict[str, str], fail: bool = False) -> None:
+        self.statuses, self.fail, self.requests = statuses, fail, 0
+
+    def get_metric_data(self, **request: Any) -> dict[str, Any]:
+        from botocore.exceptions import ClientError
+
+        self.requests += 1
+        if self.fail:
+            raise ClientError({"Error": {"Code": "Throttling", "Message": "Rate exceeded"}}, "GetMetricData")
+        ids = [q["Id"] for q in request["MetricDataQueries"]]
+        if "NextToken" not in request:
+            results = [
+                {"Id": i, "Values": [1.0] if i == "q0" else [], "StatusCode": "PartialData"} for i in ids
+            ]
+            return {"MetricDataResults": results, "NextToken": "page-2"}
+        return {
+            "MetricDataResults": [
+                {
+                    "Id": i,
+                    "Values": [2.0] if i == "q0" else [],
+                    "StatusCode": self.statuses.get(i, "Complete"),
+                }
+                for i in ids
+            ]
+        }
+
+
+def test_next_tokens_are_followed_and_a_series_not_read_in_full_is_unknown(now: datetime) -> None:
+    from sagecost.domain.idleness import MetricSeries
+
+    series = [MetricSeries("Invocations", (("InferenceComponentName", f"ic-{i}"),)) for i in range(3)]
+    client = PagedCloudWatch({"q1": "InternalError"})
+
+    readings = EndpointTraffic(client).read(series, now - timedelta(days=1), now)  # type: ignore[arg-type]
+
+    assert client.requests == 2
+    assert readings == {series[0]: Decimal(3), series[1]: None, series[2]: Decimal(0)}
+    failing = PagedCloudWatch({}, fail=True)
+    assert EndpointTraffic(failing).read(series, now - timedelta(days=1), now) == dict.fromkeys(series)  # type: ignore[arg-type]

@@ -257,3 +257,36 @@ def test_nothing_busy_by_its_own_metric_or_of_unknown_kind_is_ever_warned_or_act
             assert decision.observation.idle, (e, decision.reason)
     series = sum(len(e.published()) for e in fleet if e.kind in {"real-time", "async", "components"})
     assert world.requests == -(-series // 500)  # one bulk read for the whole fleet
+
+
+def test_the_demo_judges_churns_async_endpoint_by_its_own_signal_and_finds_it_idle() -> None:
+    from sagecost.adapters.sagemaker import config_snapshot
+    from sagecost.domain.idleness import endpoint_kind, judge_traffic, traffic_series
+    from sagecost.local.fake_metrics import ScenarioTraffic
+    from sagecost.local.scenario import BUSY_ENDPOINTS, demo_events
+    from sagecost.models.events import EndpointConfigEvent, parse_event
+    from sagecost.models.idle import EndpointKind
+
+    configs = {
+        event.detail.endpoint_config_name: config_snapshot(event.detail.model_dump(by_alias=True))
+        for event in (
+            parse_event(e)
+            for e in demo_events(7)
+            if e["detail-type"] == "SageMaker Endpoint Config State Change"
+        )
+        if isinstance(event, EndpointConfigEvent) and event.detail.production_variants
+    }
+    traffic = ScenarioTraffic(BUSY_ENDPOINTS)
+    judged = {}
+    for endpoint, config_name in (("churn-async", "churn-async-cfg"), ("recs-dev", "recs-dev-cfg")):
+        kind, _ = endpoint_kind(configs[config_name])
+        series = traffic_series(kind, endpoint, [v.name for v in configs[config_name].variants], ())
+        judged[endpoint] = (kind, judge_traffic(kind, traffic.read(series, NOW - timedelta(days=1), NOW), 24))
+
+    assert judged["churn-async"] == (
+        EndpointKind.ASYNC,
+        (True, "no InvocationsProcessed and no backlog in the last 24 h"),
+    )
+    assert judged["recs-dev"][0] is EndpointKind.REAL_TIME and judged["recs-dev"][1][0] is False
+    assert traffic.metrics == {"InvocationsProcessed": 1, "ApproximateBacklogSize": 1, "Invocations": 1}
+    assert traffic.requests == 2
