@@ -290,3 +290,33 @@ def test_the_demo_judges_churns_async_endpoint_by_its_own_signal_and_finds_it_id
     assert judged["recs-dev"][0] is EndpointKind.REAL_TIME and judged["recs-dev"][1][0] is False
     assert traffic.metrics == {"InvocationsProcessed": 1, "ApproximateBacklogSize": 1, "Invocations": 1}
     assert traffic.requests == 2
+
+
+def test_the_config_snapshot_says_which_variants_host_inference_components_and_what_is_provisioned() -> None:
+    from sagecost.adapters.sagemaker import config_snapshot
+
+    described = {
+        "EndpointConfigName": "c",
+        "EndpointConfigArn": "arn:aws:sagemaker:us-east-1:1:endpoint-config/c",
+        "ProductionVariants": [
+            {"VariantName": "ic", "InstanceType": "ml.g5.xlarge", "InitialInstanceCount": 1},  # no ModelName
+            {
+                "VariantName": "rt",
+                "ModelName": "m",
+                "InstanceType": "ml.m5.xlarge",
+                "InitialInstanceCount": 1,
+            },
+            {
+                "VariantName": "sl",
+                "ModelName": "m",
+                "ServerlessConfig": {"MemorySizeInMB": 2048, "ProvisionedConcurrency": 3},
+            },
+        ],
+    }
+    ic, rt, sl = config_snapshot(described).variants
+    assert (ic.hosts_inference_components, rt.hosts_inference_components, sl.hosts_inference_components) == (
+        True,
+        False,
+        False,
+    )
+    assert (sl.serverless, sl.provisioned_concurrency, rt.provisioned_concurrency) == (True, 3, None)

@@ -88,8 +88,8 @@ class _EndpointView:
 
 
 class UnrecordedLedger:
-    """No ledger (`sagecost idle sweep` without --table): no timelines to read, so each endpoint's variants
-    come from DescribeEndpoint, and nothing is recorded."""
+    """No ledger (`sagecost idle sweep` without --table): no timelines to read, so each endpoint's config
+    (its variants and kind) comes from DescribeEndpoint and DescribeEndpointConfig; nothing is recorded."""
 
     def load_timelines(self, arns: Sequence[str]) -> dict[str, ResourceTimeline]:
         return {}
