@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -13,16 +14,20 @@ from pydantic import ValidationError
 
 from sagecost.domain.idleness import (
     IdleWarning,
+    MetricSeries,
     Observation,
     app_observation,
     decide,
+    endpoint_kind,
     endpoint_observation,
     exemption,
     notebook_observation,
     plan,
+    traffic_series,
 )
 from sagecost.models.config import TagPolicy
-from sagecost.models.idle import IdleKind, IdlePolicy, Phase, WorkingHours
+from sagecost.models.idle import EndpointKind, IdleKind, IdlePolicy, Phase, WorkingHours
+from sagecost.models.state import EndpointConfigSnapshot, VariantSpec
 
 TAGS = TagPolicy()
 BERLIN = WorkingHours(timezone="Europe/Berlin", holidays=(date(2026, 12, 25),))
@@ -75,26 +80,117 @@ def test_working_hours_refuse_what_cannot_be_meant() -> None:
 # --- what is idle -------------------------------------------------------------------------------
 
 
-def test_an_endpoint_without_invocations_is_idle_unless_younger_than_the_window() -> None:
-    def endpoint(created: datetime, invocations: Decimal | None) -> Observation:
-        return endpoint_observation(
-            arn="arn:aws:sagemaker:us-east-1:1:endpoint/e",
-            name="e",
-            tags=DEV,
-            created=created,
-            invocations=invocations,
-            policy=POLICY,
-            now=NOW,
-            hourly_usd=Decimal("1.21"),
-            config_name="e-cfg",
-        )
+def endpoint(
+    created: datetime,
+    kind: EndpointKind = EndpointKind.REAL_TIME,
+    readings: dict[MetricSeries, Decimal | None] | None = None,
+    **extra: Any,
+) -> Observation:
+    return endpoint_observation(
+        arn="arn:aws:sagemaker:us-east-1:1:endpoint/e",
+        name="e",
+        tags=DEV,
+        created=created,
+        kind=kind,
+        readings=readings if readings is not None else {},
+        policy=POLICY,
+        now=NOW,
+        hourly_usd=Decimal("1.21"),
+        config_name="e-cfg",
+        **extra,
+    )
 
-    assert endpoint(NOW - timedelta(days=3), None).idle  # no datapoints at all: no traffic
-    assert endpoint(NOW - timedelta(days=3), Decimal(0)).idle
-    assert not endpoint(NOW - timedelta(days=3), Decimal(4)).idle
-    young = endpoint(NOW - timedelta(hours=5), None)
+
+INVOCATIONS = MetricSeries("Invocations", (("EndpointName", "e"), ("VariantName", "AllTraffic")))
+OLD = NOW - timedelta(days=3)
+
+
+def test_a_real_time_endpoint_without_invocations_is_idle_unless_younger_than_the_window() -> None:
+    assert endpoint(OLD, readings={INVOCATIONS: Decimal(0)}).idle  # no datapoints at all: no traffic
+    busy = endpoint(OLD, readings={INVOCATIONS: Decimal(4)})
+    assert not busy.idle and busy.signal == "Invocations per variant"
+    young = endpoint(NOW - timedelta(hours=5), readings={INVOCATIONS: Decimal(0)})
     assert not young.idle
     assert "younger than the 24 h" in young.reason
+
+
+def test_each_kind_is_judged_by_the_series_it_publishes() -> None:
+    assert traffic_series(EndpointKind.REAL_TIME, "e", ["A", "B"], ()) == (
+        MetricSeries("Invocations", (("EndpointName", "e"), ("VariantName", "A"))),
+        MetricSeries("Invocations", (("EndpointName", "e"), ("VariantName", "B"))),
+    )
+    assert traffic_series(EndpointKind.ASYNC, "e", ["A"], ()) == (
+        MetricSeries("InvocationsProcessed", (("EndpointName", "e"), ("VariantName", "A"))),
+        MetricSeries("ApproximateBacklogSize", (("EndpointName", "e"),), "Maximum"),
+    )
+    assert traffic_series(EndpointKind.INFERENCE_COMPONENTS, "e", ["A"], ["ic-1"]) == (
+        MetricSeries("Invocations", (("InferenceComponentName", "ic-1"),)),
+    )
+    assert traffic_series(EndpointKind.SERVERLESS, "e", ["A"], ()) == ()
+    assert traffic_series(EndpointKind.UNKNOWN, "e", ["A"], ()) == ()
+
+
+def config(*variants: VariantSpec, asynchronous: bool = False) -> EndpointConfigSnapshot:
+    return EndpointConfigSnapshot(name="c", arn="arn:c", variants=variants, asynchronous=asynchronous)
+
+
+INSTANCES = VariantSpec(name="A", instance_type="ml.m5.xlarge", hosts_inference_components=False)
+COMPONENTS = VariantSpec(name="A", instance_type="ml.g5.xlarge", hosts_inference_components=True)
+SERVERLESS = VariantSpec(name="S", serverless=True)
+
+
+@pytest.mark.parametrize(
+    ("snapshot", "kind"),
+    [
+        (config(INSTANCES), EndpointKind.REAL_TIME),
+        (config(INSTANCES, asynchronous=True), EndpointKind.ASYNC),
+        (config(COMPONENTS), EndpointKind.INFERENCE_COMPONENTS),
+        (config(SERVERLESS), EndpointKind.SERVERLESS),
+        (None, EndpointKind.UNKNOWN),
+        (config(), EndpointKind.UNKNOWN),
+        (config(INSTANCES, SERVERLESS), EndpointKind.UNKNOWN),  # mixed
+        (config(INSTANCES, COMPONENTS), EndpointKind.UNKNOWN),  # mixed
+        (config(COMPONENTS, asynchronous=True), EndpointKind.UNKNOWN),
+        (
+            config(VariantSpec(name="A", instance_type="ml.m5.xlarge")),
+            EndpointKind.UNKNOWN,
+        ),  # an old snapshot
+    ],
+)
+def test_the_kind_comes_from_the_endpoint_config_and_anything_unclear_is_unknown(
+    snapshot: EndpointConfigSnapshot | None, kind: EndpointKind
+) -> None:
+    found, why = endpoint_kind(snapshot)
+    assert found is kind
+    assert (why is None) is (kind is not EndpointKind.UNKNOWN)
+
+
+def test_an_async_endpoint_is_busy_by_processed_requests_or_any_backlog() -> None:
+    processed, backlog = traffic_series(EndpointKind.ASYNC, "e", ["A"], ())
+    quiet = endpoint(OLD, EndpointKind.ASYNC, {processed: Decimal(0), backlog: Decimal(0)})
+    assert quiet.idle and quiet.reason == "no InvocationsProcessed and no backlog in the last 24 h"
+    assert quiet.signal == "InvocationsProcessed per variant and ApproximateBacklogSize"
+    assert not endpoint(OLD, EndpointKind.ASYNC, {processed: Decimal(7), backlog: Decimal(0)}).idle
+    queued = endpoint(OLD, EndpointKind.ASYNC, {processed: Decimal(0), backlog: Decimal(3)})
+    assert not queued.idle and "backlog of up to 3 requests" in queued.reason
+
+
+def test_no_signal_no_action() -> None:
+    unread = endpoint(OLD, readings={INVOCATIONS: None})
+    assert not unread.idle and "could not be read" in unread.reason
+    nothing = endpoint(OLD, EndpointKind.INFERENCE_COMPONENTS, {})  # no component listed
+    assert not nothing.idle and "no Invocations per inference component series" in nothing.reason
+    unknown = endpoint(OLD, EndpointKind.UNKNOWN, unknown_because="its endpoint config could not be read")
+    assert not unknown.idle and unknown.reason.startswith("kept: its endpoint config could not be read")
+    assert unknown.signal == "none: the endpoint's kind is unknown"
+
+
+def test_a_serverless_endpoint_is_never_idle_and_its_provisioned_concurrency_is_noted() -> None:
+    serverless = endpoint(OLD, EndpointKind.SERVERLESS, provisioned_concurrency=2)
+    assert not serverless.idle and serverless.reason.startswith("serverless")
+    (note,) = serverless.notes
+    assert "provisioned concurrency of 2 bills while idle" in note
+    assert decide(serverless, POLICY, TAGS, NOW).notes == serverless.notes
 
 
 def test_a_notebook_is_idle_outside_working_hours_or_running_too_long() -> None:

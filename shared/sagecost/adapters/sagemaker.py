@@ -46,6 +46,18 @@ class EndpointSummary:
 
 
 @dataclass(frozen=True)
+class InferenceComponentSummary:
+    """One entry of ListInferenceComponents."""
+
+    name: str
+    arn: str
+    endpoint_name: str
+    variant_name: str | None
+    status: str | None
+    created: datetime
+
+
+@dataclass(frozen=True)
 class NotebookSummary:
     name: str
     arn: str
@@ -102,6 +114,8 @@ def config_snapshot(response: dict[str, Any]) -> EndpointConfigSnapshot:
                 initial_count=v.get("InitialInstanceCount"),
                 volume_gb=v.get("VolumeSizeInGB"),
                 serverless=bool(v.get("ServerlessConfig")),
+                provisioned_concurrency=(v.get("ServerlessConfig") or {}).get("ProvisionedConcurrency"),
+                hosts_inference_components=bool(v.get("InstanceType")) and not v.get("ModelName"),
             )
             for v in response.get("ProductionVariants", [])
         ),
@@ -191,6 +205,24 @@ class Boto3SageMaker:
             config_name=e.get("EndpointConfigName"),
             variant_counts=counts,
         )
+
+    def inference_components(self, endpoint_name: str) -> list[InferenceComponentSummary]:
+        """The inference components an endpoint hosts (ListInferenceComponents, EndpointNameEquals, pages of
+        100); errors are raised: a caller that cannot list them cannot judge the endpoint."""
+        paginator = self.client.get_paginator("list_inference_components")
+        pages = paginator.paginate(EndpointNameEquals=endpoint_name, PaginationConfig={"PageSize": PAGE_SIZE})
+        return [
+            InferenceComponentSummary(
+                name=c["InferenceComponentName"],
+                arn=c["InferenceComponentArn"],
+                endpoint_name=c["EndpointName"],
+                variant_name=c.get("VariantName"),
+                status=c.get("InferenceComponentStatus"),
+                created=c["CreationTime"],
+            )
+            for page in pages
+            for c in page.get("InferenceComponents", [])
+        ]
 
     def notebooks(self) -> list[NotebookSummary]:
         return [

@@ -3,14 +3,16 @@ act later only if nothing changed). Pure: every input is passed in, the clock to
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from typing import Literal
 
 from sagecost.domain.tags import snapshot
 from sagecost.models.config import TagPolicy
-from sagecost.models.idle import IdleKind, IdlePolicy, Phase
+from sagecost.models.idle import EndpointKind, IdleKind, IdlePolicy, Phase
+from sagecost.models.state import EndpointConfigSnapshot, VariantSpec
 
 SECONDS_PER_HOUR = Decimal(3600)
 
@@ -31,6 +33,10 @@ class Observation:
     hourly_usd: Decimal | None = None
     restore: Mapping[str, str] | None = None
     """What brings it back after a delete (an endpoint's config name)."""
+    signal: str | None = None
+    """The metric idleness was judged by (endpoints: it depends on the endpoint's kind)."""
+    notes: tuple[str, ...] = ()
+    """What the owner should know whatever the phase (a serverless endpoint's provisioned concurrency)."""
 
 
 @dataclass(frozen=True)
@@ -117,7 +123,8 @@ def protected(
 
 def decide(observation: Observation, policy: IdlePolicy, tag_policy: TagPolicy, now: datetime) -> Decision:
     warning = IdleWarning.parse(_tag(observation.tags, policy.warning_tag))
-    keep, notes = protected(observation.tags, policy, tag_policy, now)
+    keep, protection_notes = protected(observation.tags, policy, tag_policy, now)
+    notes = (*observation.notes, *protection_notes)
     if keep is not None or observation.kind not in policy.kinds:
         reason = keep or f"{observation.kind.value} is not governed by idle shutdown"
         return Decision(observation, Phase.CLEAR if warning else Phase.KEEP, reason, warning, notes)
@@ -157,27 +164,143 @@ def _tag(tags: Mapping[str, str], key: str) -> str | None:
 # --- what counts as idle ---------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class MetricSeries:
+    """One CloudWatch metric series, read over the look-back window with one statistic."""
+
+    metric: str
+    dimensions: tuple[tuple[str, str], ...]
+    statistic: Literal["Sum", "Maximum"] = "Sum"
+    namespace: str = "AWS/SageMaker"
+
+
+SIGNALS: Mapping[EndpointKind, str] = {
+    EndpointKind.REAL_TIME: "Invocations per variant",
+    EndpointKind.ASYNC: "InvocationsProcessed per variant and ApproximateBacklogSize",
+    EndpointKind.INFERENCE_COMPONENTS: "Invocations per inference component",
+    EndpointKind.SERVERLESS: "none: serverless endpoints are never deleted for idleness",
+    EndpointKind.UNKNOWN: "none: the endpoint's kind is unknown",
+}
+"""The metric each endpoint kind is judged by, as owners and the ledger read it."""
+
+
+def _variant_kind(variant: VariantSpec) -> str | None:
+    if variant.serverless:
+        return "serverless"
+    if variant.instance_type is None or variant.hosts_inference_components is None:
+        return None
+    return "components" if variant.hosts_inference_components else "instances"
+
+
+def endpoint_kind(config: EndpointConfigSnapshot | None) -> tuple[EndpointKind, str | None]:
+    """The endpoint's kind from its config, and why it is UNKNOWN when it is."""
+    if config is None:
+        return EndpointKind.UNKNOWN, "its endpoint config could not be read"
+    kinds = {_variant_kind(variant) for variant in config.variants}
+    why = None
+    if not kinds:
+        why = f"its endpoint config {config.name} has no production variants"
+    elif None in kinds:
+        why = f"the variants of {config.name} do not say how they serve"
+    elif len(kinds) > 1:
+        why = f"{config.name} mixes {' and '.join(sorted(str(k) for k in kinds))} variants"
+    elif config.asynchronous and kinds == {"components"}:
+        why = f"{config.name} is asynchronous and hosts inference components"
+    if why is not None:
+        return EndpointKind.UNKNOWN, why
+    (kind,) = kinds
+    if kind == "serverless":
+        return EndpointKind.SERVERLESS, None
+    if kind == "components":
+        return EndpointKind.INFERENCE_COMPONENTS, None
+    return (EndpointKind.ASYNC if config.asynchronous else EndpointKind.REAL_TIME), None
+
+
+def traffic_series(
+    kind: EndpointKind, endpoint: str, variants: Sequence[str], components: Sequence[str]
+) -> tuple[MetricSeries, ...]:
+    """The series that say whether an endpoint of this kind served anyone (namespace `AWS/SageMaker`):
+    real-time `Invocations` per variant; async `InvocationsProcessed` per variant and the endpoint's
+    `ApproximateBacklogSize` (dimension EndpointName only); inference components `Invocations` per
+    component (dimension InferenceComponentName). Serverless and unknown kinds are not judged: none."""
+    if kind is EndpointKind.REAL_TIME:
+        return tuple(
+            MetricSeries("Invocations", (("EndpointName", endpoint), ("VariantName", v))) for v in variants
+        )
+    if kind is EndpointKind.ASYNC:
+        processed = tuple(
+            MetricSeries("InvocationsProcessed", (("EndpointName", endpoint), ("VariantName", v)))
+            for v in variants
+        )
+        return (*processed, MetricSeries("ApproximateBacklogSize", (("EndpointName", endpoint),), "Maximum"))
+    if kind is EndpointKind.INFERENCE_COMPONENTS:
+        return tuple(MetricSeries("Invocations", (("InferenceComponentName", c),)) for c in components)
+    return ()
+
+
+def _label(series: MetricSeries) -> str:
+    return f"{series.metric} ({', '.join(value for _, value in series.dimensions)})"
+
+
+def judge_traffic(
+    kind: EndpointKind, readings: Mapping[MetricSeries, Decimal | None], hours: int
+) -> tuple[bool, str]:
+    """(idle, reason) from the readings of the kind's series (None: the series could not be read).
+
+    Busy by any series is busy; otherwise one unread series, or no series at all, keeps it: no signal,
+    no action. Only every series read and at zero is idle."""
+    busy = [(series, value) for series, value in readings.items() if value]
+    if busy:
+        series, value = busy[0]
+        count = f"{value.normalize():f}" if value is not None else "?"
+        if series.metric == "ApproximateBacklogSize":
+            return False, f"a backlog of up to {count} requests in the last {hours} h"
+        return False, f"{count} {series.metric} in the last {hours} h ({_label(series)})"
+    unread = sorted(_label(series) for series, value in readings.items() if value is None)
+    if unread:
+        return False, f"kept: {', '.join(unread)} could not be read (no signal, no action)"
+    if not readings:
+        return False, f"kept: no {SIGNALS[kind]} series to judge it by (no signal, no action)"
+    quiet = {
+        EndpointKind.ASYNC: "no InvocationsProcessed and no backlog",
+        EndpointKind.INFERENCE_COMPONENTS: f"no invocations of its {len(readings)} inference components",
+    }.get(kind, "no invocations")
+    return True, f"{quiet} in the last {hours} h"
+
+
 def endpoint_observation(
     *,
     arn: str,
     name: str,
     tags: Mapping[str, str],
     created: datetime,
-    invocations: Decimal | None,
+    kind: EndpointKind,
+    readings: Mapping[MetricSeries, Decimal | None],
     policy: IdlePolicy,
     now: datetime,
     hourly_usd: Decimal | None,
     config_name: str | None,
+    unknown_because: str | None = None,
+    provisioned_concurrency: int = 0,
 ) -> Observation:
-    """Idle: no Invocations on any variant over the look-back window (no datapoints means no traffic);
-    an endpoint younger than the window is not judged."""
-    window = timedelta(hours=policy.endpoint_lookback_hours)
-    if now - created < window:
-        idle, reason = False, f"younger than the {policy.endpoint_lookback_hours} h look-back window"
-    elif invocations:
-        idle, reason = False, f"{invocations} invocations in the last {policy.endpoint_lookback_hours} h"
+    """Idle: every series of the signal its kind publishes read zero over the look-back window (no
+    datapoints means no traffic). Never idle: an endpoint younger than the window, a serverless one, one of
+    unknown kind, or one whose series could not all be read."""
+    hours = policy.endpoint_lookback_hours
+    notes: tuple[str, ...] = ()
+    if kind is EndpointKind.UNKNOWN:
+        idle, reason = False, f"kept: {unknown_because or 'its kind is unknown'} (no signal, no action)"
+    elif kind is EndpointKind.SERVERLESS:
+        idle, reason = False, "serverless: it costs nothing while idle and is never deleted for idleness"
+        if provisioned_concurrency:
+            notes = (
+                f"its provisioned concurrency of {provisioned_concurrency} bills while idle: "
+                "lower it if it is not needed (sagecost does not change it)",
+            )
+    elif now - created < timedelta(hours=hours):
+        idle, reason = False, f"younger than the {hours} h look-back window"
     else:
-        idle, reason = True, f"no invocations in the last {policy.endpoint_lookback_hours} h"
+        idle, reason = judge_traffic(kind, readings, hours)
     return Observation(
         IdleKind.ENDPOINT,
         arn,
@@ -188,6 +311,8 @@ def endpoint_observation(
         reason,
         hourly_usd,
         {"endpoint_config_name": config_name} if config_name else None,
+        signal=SIGNALS[kind],
+        notes=notes,
     )
 
 

@@ -3,27 +3,40 @@ metrics, and the simulator's endpoints never really run)."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
+from sagecost.adapters.metrics import SERIES_PER_REQUEST
+from sagecost.domain.idleness import MetricSeries
+
 
 @dataclass
 class ScenarioTraffic:
     busy: Collection[str] | None
-    """None: every endpoint is busy."""
+    """Endpoints (or inference components) that serve requests; None: every endpoint is busy."""
     per_hour: Decimal = Decimal(120)
     requests: int = field(default=0)
+    metrics: Counter[str] = field(default_factory=Counter)
+    """How many series of each metric were asked for."""
 
-    def invocations(
-        self, variants: Sequence[tuple[str, str]], start: datetime, end: datetime
-    ) -> dict[str, Decimal]:
-        """What GetMetricData would sum: busy endpoints served `per_hour` requests an hour, others none."""
-        self.requests += -(-len(variants) // 500)  # one request per 500 series, as in AWS
+    def read(
+        self, series: Sequence[MetricSeries], start: datetime, end: datetime
+    ) -> dict[MetricSeries, Decimal | None]:
+        """What GetMetricData would answer: a busy endpoint's series count `per_hour` requests an hour
+        (whatever the metric its kind publishes: Invocations, InvocationsProcessed, a component's
+        Invocations); its backlog and every series of the others are 0."""
+        self.requests += -(-len(series) // SERIES_PER_REQUEST)  # one request per 500 series, as in AWS
+        self.metrics.update(one.metric for one in series)
         hours = Decimal((end - start).total_seconds()) / 3600
-        return {
-            endpoint: self.per_hour * hours
-            for endpoint, _ in variants
-            if self.busy is None or endpoint in self.busy
-        }
+        return {one: self.per_hour * hours if self._busy(one) else Decimal(0) for one in series}
+
+    def _busy(self, series: MetricSeries) -> bool:
+        if series.statistic != "Sum":
+            return False  # the scenario's busy endpoints keep up: no backlog
+        names = (
+            value for name, value in series.dimensions if name in {"EndpointName", "InferenceComponentName"}
+        )
+        return self.busy is None or any(name in self.busy for name in names)

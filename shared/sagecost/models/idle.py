@@ -60,6 +60,16 @@ class IdleKind(StrEnum):
     STUDIO_APP = "studio-app"
 
 
+class EndpointKind(StrEnum):
+    """How an endpoint serves, from its endpoint config: each kind publishes its own traffic metric."""
+
+    REAL_TIME = "real-time"  # instance variants with a model: `Invocations` per variant
+    ASYNC = "async"  # AsyncInferenceConfig: `InvocationsProcessed` per variant, `ApproximateBacklogSize`
+    INFERENCE_COMPONENTS = "inference-components"  # instance variants without a model: per component
+    SERVERLESS = "serverless"  # ServerlessConfig: costs nothing idle (bar provisioned concurrency)
+    UNKNOWN = "unknown"  # no config known, variants of mixed kinds, or a snapshot too old to say
+
+
 class IdlePolicy(BaseModel):
     """The config file's `idle` section. Dry run (warnings and reports only) until `enforce` is true."""
 

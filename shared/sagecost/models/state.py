@@ -71,6 +71,11 @@ class VariantSpec(BaseModel):
     initial_count: int | None = None
     volume_gb: int | None = None
     serverless: bool = False
+    provisioned_concurrency: int | None = None
+    """Serverless only: `ServerlessConfig.ProvisionedConcurrency`, which bills while idle."""
+    hosts_inference_components: bool | None = None
+    """An instance variant without a `ModelName`: its models are inference components. None: not known (a
+    snapshot cached before sagecost recorded it)."""
 
 
 class EndpointConfigSnapshot(BaseModel):

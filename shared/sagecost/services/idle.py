@@ -1,9 +1,11 @@
 """The idle reaper: one sweep over running endpoints, notebook instances and Studio apps.
 
-Reads in bulk (list pages, the Tagging API, one GetMetricData per 500 endpoint variants), decides with
-`domain.idleness`, then warns (a tag with the time of the action, and the owner told), acts (stop a
-notebook, delete an app or an endpoint, keeping what brings it back), and records every warning and action
-in the ledger with the hourly rate it stopped and the savings projected to the month's end.
+Reads in bulk (list pages, the Tagging API, one GetMetricData per 500 metric series), judges each endpoint
+by the signal its kind publishes (real-time `Invocations`, async `InvocationsProcessed` and backlog,
+inference components per component, serverless never), decides with `domain.idleness`, then warns (a tag
+with the time of the action, and the owner told), acts (stop a notebook, delete an app or an endpoint,
+keeping what brings it back), and records every warning and action in the ledger with the hourly rate it
+stopped, the savings projected to the month's end and the signal it was judged by.
 """
 
 from __future__ import annotations
@@ -18,16 +20,19 @@ from typing import Any, Protocol
 from aws_lambda_powertools import Logger
 
 from sagecost.adapters.notifier import Notice, Notifier
-from sagecost.adapters.sagemaker import EndpointSummary, NotebookSummary
+from sagecost.adapters.sagemaker import EndpointSummary, InferenceComponentSummary, NotebookSummary
 from sagecost.adapters.studio import StudioApp, StudioApps
 from sagecost.domain.idleness import (
     Decision,
+    MetricSeries,
     Observation,
     app_observation,
     decide,
+    endpoint_kind,
     endpoint_observation,
     notebook_observation,
     plan,
+    traffic_series,
 )
 from sagecost.domain.money import micro
 from sagecost.domain.periods import hours_between, next_month_start
@@ -35,9 +40,9 @@ from sagecost.domain.pricing import PriceBook
 from sagecost.domain.tags import business_tags, snapshot
 from sagecost.domain.timeline import hourly_cost
 from sagecost.models.config import SagecostConfig
-from sagecost.models.idle import IdleKind, Phase
+from sagecost.models.idle import EndpointKind, IdleKind, Phase
 from sagecost.models.prices import Component
-from sagecost.models.state import ResourceTimeline
+from sagecost.models.state import EndpointConfigSnapshot, ResourceTimeline
 from sagecost.reports.text import usd
 
 logger = Logger(service="sagecost")
@@ -46,6 +51,7 @@ logger = Logger(service="sagecost")
 class IdleSageMaker(Protocol):
     def endpoints(self) -> list[EndpointSummary]: ...
     def endpoint(self, name: str) -> EndpointSummary | None: ...
+    def endpoint_config(self, name: str) -> EndpointConfigSnapshot | None: ...
     def notebooks(self) -> list[NotebookSummary]: ...
     def add_tags(self, arn: str, tags: dict[str, str]) -> bool: ...
     def delete_tags(self, arn: str, keys: list[str]) -> bool: ...
@@ -59,14 +65,31 @@ class IdleLedger(Protocol):
 
 
 class Traffic(Protocol):
-    def invocations(
-        self, variants: Sequence[tuple[str, str]], start: datetime, end: datetime
-    ) -> dict[str, Decimal]: ...
+    def read(
+        self, series: Sequence[MetricSeries], start: datetime, end: datetime
+    ) -> dict[MetricSeries, Decimal | None]: ...
+
+
+class InferenceComponents(Protocol):
+    def inference_components(self, endpoint_name: str) -> list[InferenceComponentSummary]: ...
+
+
+@dataclass(frozen=True)
+class _EndpointView:
+    """What the sweep established about one running endpoint before reading its metrics."""
+
+    endpoint: EndpointSummary
+    timeline: ResourceTimeline | None
+    config: EndpointConfigSnapshot | None
+    kind: EndpointKind
+    unknown_because: str | None
+    series: tuple[MetricSeries, ...] = ()
+    judged_since: datetime | None = None
 
 
 class UnrecordedLedger:
-    """No ledger (`sagecost idle sweep` without --table): no timelines to read, so each endpoint's variants
-    come from DescribeEndpoint, and nothing is recorded."""
+    """No ledger (`sagecost idle sweep` without --table): no timelines to read, so each endpoint's config
+    (its variants and kind) comes from DescribeEndpoint and DescribeEndpointConfig; nothing is recorded."""
 
     def load_timelines(self, arns: Sequence[str]) -> dict[str, ResourceTimeline]:
         return {}
@@ -100,6 +123,9 @@ class IdleReaper:
     notifier: Notifier
     prices: PriceBook
     config: SagecostConfig
+    inference_components: InferenceComponents | None = None
+    """Lists an endpoint's inference components (`Boto3SageMaker` in AWS); None: endpoints hosting them
+    are kept, as nothing says whether they are used."""
     _apps: dict[str, StudioApp] = field(default_factory=dict)
 
     def sweep(self, now: datetime, *, apply: bool) -> IdleReport:
@@ -157,46 +183,78 @@ class IdleReaper:
     def _endpoints(self, now: datetime, tags_by_arn: Mapping[str, dict[str, str]]) -> list[Observation]:
         policy = self.config.idle
         running = [e for e in self.sagemaker.endpoints() if e.status == "IN_SERVICE"]
-        # the ledger's timelines say each endpoint's variants and rate (one BatchGetItem per 100)
+        # the ledger's timelines say each endpoint's config and rate (one BatchGetItem per 100)
         timelines = self.ledger.load_timelines([e.arn for e in running]) if running else {}
-        variants: list[tuple[str, str]] = []
-        config_names: dict[str, str | None] = {}
-        for endpoint in running:
-            timeline = timelines.get(endpoint.arn)
-            names = (
-                [v.name for v in timeline.endpoint_config.variants]
-                if timeline and timeline.endpoint_config
-                else []
-            )
-            config = timeline.endpoint_config.name if timeline and timeline.endpoint_config else None
-            if not names:  # not in the ledger yet: ask SageMaker once
-                described = self.sagemaker.endpoint(endpoint.name)
-                names = list(described.variant_counts) if described else []
-                config = described.config_name if described else None
-            variants += [(endpoint.name, name) for name in names]
-            config_names[endpoint.name] = config
+        views = [self._view(endpoint, timelines.get(endpoint.arn)) for endpoint in running]
         window = timedelta(hours=policy.endpoint_lookback_hours)
-        traffic = self.traffic.invocations(variants, now - window, now) if variants else {}
+        wanted = [series for view in views for series in view.series]
+        readings = self.traffic.read(wanted, now - window, now) if wanted else {}
         observations = []
-        for endpoint in running:
-            timeline = timelines.get(endpoint.arn)
+        for view in views:
+            endpoint, timeline = view.endpoint, view.timeline
             created = endpoint.created or (
                 timeline.transitions[0].at if timeline and timeline.transitions else now
+            )
+            provisioned = (
+                sum(v.provisioned_concurrency or 0 for v in view.config.variants) if view.config else 0
             )
             observations.append(
                 endpoint_observation(
                     arn=endpoint.arn,
                     name=endpoint.name,
                     tags=tags_by_arn.get(endpoint.arn, {}),
-                    created=created,
-                    invocations=traffic.get(endpoint.name),
+                    created=max(created, view.judged_since or created),
+                    kind=view.kind,
+                    readings={series: readings.get(series) for series in view.series},
                     policy=policy,
                     now=now,
                     hourly_usd=hourly_cost(timeline, self.prices, now) if timeline else None,
-                    config_name=config_names.get(endpoint.name),
+                    config_name=view.config.name if view.config else endpoint.config_name,
+                    unknown_because=view.unknown_because,
+                    provisioned_concurrency=provisioned,
                 )
             )
         return observations
+
+    def _view(self, endpoint: EndpointSummary, timeline: ResourceTimeline | None) -> _EndpointView:
+        """The endpoint's kind and the series its kind publishes. The config comes from the ledger (cached
+        from Endpoint Config events); on a miss, or a snapshot too old to say whether it hosts inference
+        components, from DescribeEndpoint and DescribeEndpointConfig. Whatever cannot be read leaves the
+        kind unknown, and the reason says why."""
+        config = timeline.endpoint_config if timeline else None
+        try:
+            if config is None:
+                described = self.sagemaker.endpoint(endpoint.name)
+                config_name = described.config_name if described else None
+                config = self.sagemaker.endpoint_config(config_name) if config_name else None
+            elif any(v.hosts_inference_components is None and not v.serverless for v in config.variants):
+                config = self.sagemaker.endpoint_config(config.name) or config
+        except Exception as error:  # one endpoint's unreadable config never stops the sweep
+            logger.warning(
+                "endpoint config unreadable", extra={"endpoint": endpoint.name, "error": str(error)}
+            )
+            unread = f"its endpoint config could not be read ({error})"
+            return _EndpointView(endpoint, timeline, config, EndpointKind.UNKNOWN, unread)
+        kind, why = endpoint_kind(config)
+        variants = [v.name for v in config.variants] if config else []
+        if kind is not EndpointKind.INFERENCE_COMPONENTS:
+            series = traffic_series(kind, endpoint.name, variants, ())
+            return _EndpointView(endpoint, timeline, config, kind, why, series)
+        if self.inference_components is None:
+            unlisted = "it hosts inference components and this sweep cannot list them"
+            return _EndpointView(endpoint, timeline, config, EndpointKind.UNKNOWN, unlisted)
+        try:
+            components = self.inference_components.inference_components(endpoint.name)
+        except Exception as error:  # e.g. AccessDenied: no signal, no action
+            logger.warning(
+                "inference components unlisted", extra={"endpoint": endpoint.name, "error": str(error)}
+            )
+            unlisted = f"its inference components could not be listed ({error})"
+            return _EndpointView(endpoint, timeline, config, EndpointKind.UNKNOWN, unlisted)
+        series = traffic_series(kind, endpoint.name, variants, [c.name for c in components])
+        # a component deployed since the window began has not had a full window to be used
+        newest = max((c.created for c in components), default=None)
+        return _EndpointView(endpoint, timeline, config, kind, why, series, newest)
 
     def _app(self, app: StudioApp, now: datetime, tags_by_arn: Mapping[str, dict[str, str]]) -> Observation:
         return app_observation(
@@ -249,6 +307,7 @@ class IdleReaper:
             "kind": observation.kind.value,
             "name": observation.name,
             "reason": decision.reason,
+            "signal": observation.signal,
             "notes": list(decision.notes),
             "project": attribution.project,
             "owner": attribution.owner,
@@ -277,6 +336,11 @@ def _verb(kind: IdleKind) -> str:
     return {IdleKind.NOTEBOOK: "stopped", IdleKind.ENDPOINT: "deleted", IdleKind.STUDIO_APP: "deleted"}[kind]
 
 
+def _signal_line(decision: Decision) -> list[str]:
+    signal = decision.observation.signal
+    return [f"      judged by: {signal}"] if signal else []
+
+
 def _owner_notice(owner: str, decisions: Sequence[Decision], exemption_tag: str, now: datetime) -> Notice:
     warned = [d for d in decisions if d.phase is Phase.WARN]
     acted = [d for d in decisions if d.acts]
@@ -289,6 +353,7 @@ def _owner_notice(owner: str, decisions: Sequence[Decision], exemption_tag: str,
             lines.append(
                 f"  - {d.observation.kind.value} {d.observation.name}: {d.reason}{rate}; at {act_at}"
             )
+            lines += _signal_line(d)
             lines += [f"      note: {note}" for note in d.notes]
         keep_until = (now + timedelta(days=7)).date().isoformat()
         lines += [
@@ -301,6 +366,7 @@ def _owner_notice(owner: str, decisions: Sequence[Decision], exemption_tag: str,
         for d in acted:
             rate = f" ({usd(d.observation.hourly_usd)}/h saved)" if d.observation.hourly_usd else ""
             lines.append(f"  - {d.observation.kind.value} {d.observation.name}: {d.reason}{rate}")
+            lines += _signal_line(d)
         lines += [
             "",
             "A deleted endpoint keeps its config and model: `sagecost idle restore ENDPOINT` recreates it.",
