@@ -452,6 +452,10 @@ def _allocate(ledger: Any, config: SagecostConfig, billed: Any, args: argparse.N
 
 
 def _idle_reaper(args: argparse.Namespace, config: SagecostConfig) -> Any:
+    """The reaper as the idle_reaper function is wired, with this machine's credentials and endpoint."""
+    from dataclasses import replace  # noqa: PLC0415
+
+    from sagecost import wiring  # noqa: PLC0415
     from sagecost.adapters import aws  # noqa: PLC0415
     from sagecost.adapters.ledger import DynamoLedger  # noqa: PLC0415
     from sagecost.adapters.metrics import EndpointTraffic  # noqa: PLC0415
@@ -460,23 +464,27 @@ def _idle_reaper(args: argparse.Namespace, config: SagecostConfig) -> Any:
     from sagecost.adapters.studio import Boto3StudioApps  # noqa: PLC0415
     from sagecost.adapters.tagging_api import ResourceTags  # noqa: PLC0415
     from sagecost.domain.pricing import PriceBook  # noqa: PLC0415
-    from sagecost.services.idle import IdleReaper, UnrecordedLedger  # noqa: PLC0415
+    from sagecost.services.idle import UnrecordedLedger  # noqa: PLC0415
 
     class Printed:
         def publish(self, notice: Any) -> None:
             print(f"--- to the owner ({notice.attributes.get('owner')}): {notice.subject}\n{notice.body}")
 
-    studio = None if args.no_studio else Boto3StudioApps(aws.sagemaker())
-    return IdleReaper(
-        sagemaker=Boto3SageMaker(aws.sagemaker()),
-        studio=studio,
-        traffic=EndpointTraffic(aws.client("cloudwatch")),
-        tags=ResourceTags(aws.client("resourcegroupstaggingapi")).sagemaker_tags,
-        ledger=DynamoLedger(aws.dynamodb(), args.table) if args.table else UnrecordedLedger(),
-        notifier=SnsNotifier(aws.client("sns"), args.topic) if args.topic else Printed(),
-        prices=PriceBook(load_catalog(args.prices)),
-        config=config,
+    sagemaker = Boto3SageMaker(aws.sagemaker())
+    reaper = wiring.idle_reaper(
+        wiring.LocalAdapters(
+            ledger=DynamoLedger(aws.dynamodb(), args.table or "(no table)"),
+            config_value=config,
+            prices_value=PriceBook(load_catalog(args.prices)),
+            sagemaker_value=sagemaker,
+            alerts_value=SnsNotifier(aws.client("sns"), args.topic) if args.topic else Printed(),
+            studio=None if args.no_studio else Boto3StudioApps(aws.sagemaker()),
+            traffic_value=EndpointTraffic(aws.client("cloudwatch")),
+            resource_tags_value=ResourceTags(aws.client("resourcegroupstaggingapi")).sagemaker_tags,
+            inference_components=sagemaker,
+        )
     )
+    return reaper if args.table else replace(reaper, ledger=UnrecordedLedger())
 
 
 def cmd_idle_sweep(args: argparse.Namespace) -> int:

@@ -38,7 +38,7 @@ from sagecost.models.config import PolicyKind, SagecostConfig
 from sagecost.models.tagging import Recheck
 from sagecost.services.allocation import MonthEndAllocator
 from sagecost.services.budgets import BudgetAlerter, Preflight
-from sagecost.services.idle import IdleReaper, IdleSageMaker, Traffic
+from sagecost.services.idle import IdleReaper, IdleSageMaker, InferenceComponents, Traffic
 from sagecost.services.tagging import SageMakerForTags, TagEnforcer
 from sagecost.services.usage import UsageMeter
 
@@ -150,6 +150,8 @@ class Adapters(Protocol):
     @property
     def traffic(self) -> Traffic: ...
     @property
+    def inference_components(self) -> InferenceComponents | None: ...
+    @property
     def resource_tags(self) -> Callable[[], dict[str, dict[str, str]]]: ...
 
     def config(self) -> SagecostConfig: ...
@@ -199,6 +201,10 @@ class LambdaAdapters:
 
     @property
     def idle_sagemaker(self) -> IdleSageMaker:
+        return self.boto3_sagemaker
+
+    @property
+    def inference_components(self) -> InferenceComponents | None:
         return self.boto3_sagemaker
 
     def _setting(self, name: str) -> str:
@@ -268,6 +274,7 @@ class LocalAdapters:
     billed_costs: BilledCosts | None = None
     studio: StudioApps | None = None
     traffic_value: Traffic | None = None
+    inference_components: InferenceComponents | None = None
     resource_tags_value: Callable[[], dict[str, dict[str, str]]] | None = None
     _services: dict[str, tuple[object, object, object]] = field(default_factory=dict, init=False)
 
@@ -424,6 +431,7 @@ def idle_reaper(adapters: Adapters) -> IdleReaper:
             notifier=adapters.alerts,
             prices=prices,
             config=config,
+            inference_components=adapters.inference_components,
         ),
     )
 
