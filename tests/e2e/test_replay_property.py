@@ -88,6 +88,7 @@ def scenario() -> list[dict[str, Any]]:
         ),
         events.endpoint_config("cfg-a", [("AllTraffic", "ml.m5.xlarge", 2)], at=T0 + H),
         events.endpoint_config("cfg-b", [("gpu", "ml.g5.xlarge", 1)], at=T0 + 10 * H, volume_gb=50),
+        *figures_only_in_the_create_calls(),
     ]
     for at, status, count in [
         (T0 + H + 2 * M, "CREATING", 2),
@@ -137,6 +138,55 @@ def scenario() -> list[dict[str, Any]]:
         ]
     feed.append(events.notebook("nb-a", "Deleted", at=T0 + 72 * H, instance_type="ml.t3.medium"))
     return sorted(feed, key=lambda e: (e["time"], e["id"]))
+
+
+def figures_only_in_the_create_calls() -> list[dict[str, Any]]:
+    """A transform job and a training job whose state events lack `TransformResources` / `ResourceConfig`
+    (as the schema registry allows): their instances come from the one Describe each, which the
+    simulator's SageMaker answers as their CloudTrail create calls said."""
+    transform = events.transform_job(
+        "batch-b",
+        "Completed",
+        at=T0 + 63 * H,
+        instance_type="-",
+        start=T0 + 61 * H,
+        end=T0 + 63 * H,
+        tags=RECS,
+    )
+    training = events.training_job(
+        "train-b",
+        "Completed",
+        at=T0 + 15 * H,
+        instance_type="-",
+        start=T0 + 13 * H,
+        end=T0 + 15 * H,
+        tags=FRAUD,
+    )
+    del transform["detail"]["TransformResources"], training["detail"]["ResourceConfig"]
+    return [
+        events.cloudtrail_create(
+            "CreateTransformJob",
+            events.arn("transform-job", "batch-b"),
+            {
+                "transformJobName": "batch-b",
+                "transformResources": {"instanceType": "ml.m5.xlarge", "instanceCount": 3},
+                "tags": [{"key": k, "value": v} for k, v in RECS.items()],
+            },
+            at=T0 + 60 * H,
+        ),
+        transform,
+        events.cloudtrail_create(
+            "CreateTrainingJob",
+            events.arn("training-job", "train-b"),
+            {
+                "trainingJobName": "train-b",
+                "resourceConfig": {"instanceType": "ml.m5.xlarge", "instanceCount": 2, "volumeSizeInGB": 20},
+                "tags": [{"key": k, "value": v} for k, v in FRAUD.items()],
+            },
+            at=T0 + 12 * H,
+        ),
+        training,
+    ]
 
 
 FEED = scenario()
@@ -353,3 +403,22 @@ def test_a_redelivery_after_the_late_config_leaves_no_usage_unpriced(
         (r["instance_type"], r["quantity"], r["cost"]) for r in map(json.loads, in_order.ledger.splitlines())
     ] == [("ml.m5.xlarge", "7.733333", "1.778667")]
     assert ledger_differences(redelivered.ledger, in_order.ledger) == {}
+
+
+def test_jobs_whose_events_lack_the_figures_are_metered_whenever_their_create_calls_arrive(
+    tmp_path: Path, prices: PriceBook
+) -> None:
+    # Given a transform and a training job whose state events carry no instance figures, their create calls
+    # (which do) delivered before them, or after them
+    create_transform, transform, create_training, training = figures_only_in_the_create_calls()
+    in_order = replay([create_transform, transform, create_training, training], tmp_path / "in-order", prices)
+    late = replay([transform, training, create_training, create_transform], tmp_path / "late", prices)
+    # Then 3 instances x 2 h of transform and 2 instances x 2 h of training (with their 20 GB volumes)
+    records = {
+        (r["resource_name"], r["line"]): (r["instance_type"], r["instance_count"], r["quantity"])
+        for r in map(json.loads, in_order.ledger.splitlines())
+    }
+    assert records[("batch-b", "compute")] == ("ml.m5.xlarge", 3, "6.000000")
+    assert records[("train-b", "compute")] == ("ml.m5.xlarge", 2, "4.000000")
+    assert records[("train-b", "storage")][1] == 2
+    assert ledger_differences(late.ledger, in_order.ledger) == {}

@@ -18,6 +18,7 @@ from sagecost.adapters.ledger import DynamoLedger
 from sagecost.adapters.sagemaker import (
     Boto3SageMaker,
     EndpointSummary,
+    JobFigures,
     NotebookSummary,
     SageMakerReader,
     TrainingBilling,
@@ -277,6 +278,9 @@ class SampleReads:
 
     def tags(self, arn: str) -> dict[str, str] | None:
         return {"Project": "fraud-detection"}
+
+    def transform_job(self, name: str) -> JobFigures | None:
+        return self.inner.transform_job(name)
 
     def endpoint_config(self, name: str) -> EndpointConfigSnapshot | None:
         return self.inner.endpoint_config(name)

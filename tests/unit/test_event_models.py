@@ -357,6 +357,7 @@ def test_aws_transform_sample_with_a_nonsense_status_parses_and_meters_nothing(p
     event = parse_event(raw)
     assert isinstance(event, TransformJobEvent)
     assert event.detail.transform_job_status == "another status... GO"  # kept verbatim
+    assert event.detail.transform_resources is not None
     assert event.detail.transform_resources.instance_count == 3
     assert event.detail.last_modified_time is None
     assert event.detail.transform_job_status not in TERMINAL_JOB_STATUSES

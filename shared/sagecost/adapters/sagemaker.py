@@ -34,6 +34,15 @@ class TrainingBilling:
 
 
 @dataclass(frozen=True)
+class JobFigures:
+    """What DescribeTransformJob says a job ran on, and when: for events that lack `TransformResources`."""
+
+    instances: tuple[InstanceLine, ...]
+    start: datetime | None
+    end: datetime | None
+
+
+@dataclass(frozen=True)
 class EndpointSummary:
     name: str
     arn: str
@@ -77,6 +86,7 @@ class SageMakerReader(Protocol):
     """The SageMaker reads sagecost makes; boto3 in AWS, a fake in the simulator."""
 
     def training_billing(self, name: str) -> TrainingBilling: ...
+    def transform_job(self, name: str) -> JobFigures | None: ...
     def endpoint_config(self, name: str) -> EndpointConfigSnapshot | None: ...
     def tags(self, arn: str) -> dict[str, str] | None: ...
     def endpoints(self) -> list[EndpointSummary]: ...
@@ -100,6 +110,14 @@ def instance_lines(resource_config: dict[str, Any]) -> tuple[InstanceLine, ...]:
             ),
         )
     return ()
+
+
+def transform_lines(resources: dict[str, Any]) -> tuple[InstanceLine, ...]:
+    """The instance line of a transform job's `TransformResources` (empty when it names no type)."""
+    if not resources.get("InstanceType"):
+        return ()
+    count = int(resources.get("InstanceCount") or 1)
+    return (InstanceLine("compute", str(resources["InstanceType"]), count),)
 
 
 def config_snapshot(response: dict[str, Any]) -> EndpointConfigSnapshot:
@@ -149,6 +167,20 @@ class Boto3SageMaker:
             instances=instance_lines(job.get("ResourceConfig", {})),
             volume_gb=job.get("ResourceConfig", {}).get("VolumeSizeInGB"),
             spot=bool(job.get("EnableManagedSpotTraining")),
+        )
+
+    def transform_job(self, name: str) -> JobFigures | None:
+        """DescribeTransformJob: its `TransformResources` and start and end times; None if not found."""
+        try:
+            job: Any = self.client.describe_transform_job(TransformJobName=name)
+        except ClientError as error:
+            if _not_found(error):
+                return None
+            raise
+        return JobFigures(
+            instances=transform_lines(job.get("TransformResources") or {}),
+            start=job.get("TransformStartTime"),
+            end=job.get("TransformEndTime"),
         )
 
     def endpoint_config(self, name: str) -> EndpointConfigSnapshot | None:

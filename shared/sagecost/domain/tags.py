@@ -23,20 +23,22 @@ def business_tags(tags: Mapping[str, str]) -> dict[str, str]:
 
 
 def snapshot(tags: Mapping[str, str] | None, keys: TagKeys) -> TagSnapshot:
-    """Pick project, team, cost center, environment and owner out of a resource's tags."""
+    """Pick project, team, cost center, environment and owner out of a resource's tags, each value as its
+    key's rule spells it (`Fraud-Detection` and `fraud-detection` are one project under `case: lower`).
+    The resource's own tags are only read, never rewritten."""
     by_key = {normalise_key(k): v.strip() for k, v in business_tags(tags or {}).items() if v.strip()}
 
-    def first(aliases: tuple[str, ...]) -> str | None:
+    def first(attribute: str, aliases: tuple[str, ...]) -> str | None:
         for alias in aliases:
             value = by_key.get(normalise_key(alias))
             if value:
-                return value
+                return keys.value(attribute, value)
         return None
 
     return TagSnapshot(
-        project=first(keys.project),
-        team=first(keys.team),
-        cost_center=first(keys.cost_center),
-        environment=first(keys.environment),
-        owner=first(keys.owner),
+        project=first("project", keys.project),
+        team=first("team", keys.team),
+        cost_center=first("cost_center", keys.cost_center),
+        environment=first("environment", keys.environment),
+        owner=first("owner", keys.owner),
     )

@@ -5,7 +5,10 @@ resources that only exist in a recorded event stream. This fake learns every res
 as they are delivered and answers the reads sagecost makes consistently with them:
 
 * DescribeTrainingJob: `BillableTimeInSeconds` from a terminal event that carries it (as
-  DescribeTrainingJob would have returned it), otherwise end - start;
+  DescribeTrainingJob would have returned it), otherwise end - start; `ResourceConfig` from the events,
+  or from the CreateTrainingJob call (CloudTrail) when the events lack it;
+* DescribeTransformJob: `TransformResources` and the start and end times from the transform events,
+  the resources from the CreateTransformJob call when the events lack them;
 * DescribeEndpointConfig / DescribeEndpoint / ListEndpoints: from Endpoint Config and Endpoint events;
 * ListNotebookInstances / DescribeNotebookInstance: from notebook events (`VolumeSizeInGB` if carried);
 * ListTags: the newest tags any event (or a CloudTrail Create* call) showed for the resource.
@@ -27,10 +30,12 @@ from pydantic import TypeAdapter, ValidationError
 from sagecost import clock
 from sagecost.adapters.sagemaker import (
     EndpointSummary,
+    JobFigures,
     NotebookSummary,
     TrainingBilling,
     config_snapshot,
     instance_lines,
+    transform_lines,
 )
 from sagecost.domain.periods import seconds_between
 from sagecost.local import events
@@ -63,6 +68,42 @@ def _tags(raw: Any) -> dict[str, str] | None:
     return None
 
 
+def _created_figures(operation: Any, parameters: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
+    """(job name, its instance figures as DescribeTrainingJob / DescribeTransformJob spell them) from a
+    CreateTrainingJob or CreateTransformJob call's camelCase request parameters."""
+    if operation == "CreateTrainingJob":
+        name, config = parameters.get("trainingJobName"), parameters.get("resourceConfig")
+        if not isinstance(name, str) or not isinstance(config, dict):
+            return None
+        groups = [
+            {
+                "InstanceGroupName": g.get("instanceGroupName"),
+                "InstanceType": g.get("instanceType"),
+                "InstanceCount": g.get("instanceCount"),
+            }
+            for g in config.get("instanceGroups") or []
+            if isinstance(g, dict)
+        ]
+        resource_config = {
+            "InstanceType": config.get("instanceType"),
+            "InstanceCount": config.get("instanceCount", 1),
+            "VolumeSizeInGB": config.get("volumeSizeInGB"),
+            **({"InstanceGroups": groups} if groups else {}),
+        }
+        return name, {"ResourceConfig": {k: v for k, v in resource_config.items() if v is not None}}
+    if operation == "CreateTransformJob":
+        name, resources = parameters.get("transformJobName"), parameters.get("transformResources")
+        if not isinstance(name, str) or not isinstance(resources, dict):
+            return None
+        return name, {
+            "TransformResources": {
+                "InstanceType": resources.get("instanceType"),
+                "InstanceCount": resources.get("instanceCount", 1),
+            }
+        }
+    return None
+
+
 @dataclass
 class _Known:
     detail: dict[str, Any]
@@ -74,6 +115,9 @@ class FakeSageMaker:
     """SageMakerReader answered from the events seen so far. `calls` counts reads like API requests."""
 
     known_training_jobs: dict[str, _Known] = field(default_factory=dict)
+    known_transform_jobs: dict[str, _Known] = field(default_factory=dict)
+    created_with: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """A job's instance figures from its Create*Job call (CloudTrail), by job name, in the Describe shape."""
     known_endpoint_configs: dict[str, dict[str, Any]] = field(default_factory=dict)
     known_endpoints: dict[str, _Known] = field(default_factory=dict)
     known_notebooks: dict[str, _Known] = field(default_factory=dict)
@@ -108,7 +152,11 @@ class FakeSageMaker:
                 "NotebookInstanceArn",
             ),
             "SageMaker Processing Job State Change": ({}, "ProcessingJobName", "ProcessingJobArn"),
-            "SageMaker Transform Job State Change": ({}, "TransformJobName", "TransformJobArn"),
+            "SageMaker Transform Job State Change": (
+                self.known_transform_jobs,
+                "TransformJobName",
+                "TransformJobArn",
+            ),
         }.get(str(kind), (None, "", ""))
         if kind == "SageMaker Endpoint Config State Change" and detail.get("ProductionVariants"):
             self.known_endpoint_configs[str(detail.get("EndpointConfigName"))] = detail
@@ -144,6 +192,9 @@ class FakeSageMaker:
         tags = _tags(parameters.get("tags"))
         if arns and tags:
             self.resource_tags[arns[0]] = tags
+        figures = _created_figures(detail.get("eventName"), parameters)
+        if figures is not None:
+            self.created_with[figures[0]] = figures[1]
 
     # --- SageMakerReader -----------------------------------------------------------------------
 
@@ -152,7 +203,7 @@ class FakeSageMaker:
         known = self.known_training_jobs.get(name)
         if known is None:
             raise LookupError(f"training job {name} was never seen in the events")
-        job = known.detail
+        job = {**self.created_with.get(name, {}), **{k: v for k, v in known.detail.items() if v is not None}}
         start, end = _time(job.get("TrainingStartTime")), _time(job.get("TrainingEndTime"))
         billable = job.get("BillableTimeInSeconds")
         if billable is None and start and end:
@@ -165,6 +216,20 @@ class FakeSageMaker:
             instances=instance_lines(job.get("ResourceConfig") or {}),
             volume_gb=(job.get("ResourceConfig") or {}).get("VolumeSizeInGB"),
             spot=bool(job.get("EnableManagedSpotTraining")),
+        )
+
+    def transform_job(self, name: str) -> JobFigures | None:
+        self.calls["DescribeTransformJob"] += 1
+        known = self.known_transform_jobs.get(name)
+        created = self.created_with.get(name)
+        if known is None and created is None:
+            return None
+        seen = known.detail if known else {}
+        job = {**(created or {}), **{k: v for k, v in seen.items() if v is not None}}
+        return JobFigures(
+            instances=transform_lines(job.get("TransformResources") or {}),
+            start=_time(job.get("TransformStartTime")),
+            end=_time(job.get("TransformEndTime")),
         )
 
     def endpoint_config(self, name: str) -> EndpointConfigSnapshot | None:

@@ -3,6 +3,7 @@
 Five projects in three teams (and a shared platform project) train, process, transform, serve and
 explore for a month: multi-instance and managed-spot training, a heterogeneous cluster, tuning-job
 children, processing jobs whose events carry no tags (their tags come from the CloudTrail create call),
+batch transforms whose events lack `TransformResources` (DescribeTransformJob answers from the create call),
 a production endpoint that autoscales, a dev endpoint, an async endpoint, a shared endpoint running
 across the month end, notebooks kept to working hours and one left on over a weekend, an instance type
 the catalog cannot price and an untagged job. Then: duplicates, events delivered out of order, and
@@ -126,20 +127,35 @@ def _processing(rng: random.Random, project: Project, index: int, start: datetim
 def _transform(rng: random.Random, project: Project, index: int, start: datetime) -> list[dict[str, Any]]:
     name = f"{project.name}-batch-{index:03d}"
     end = start + timedelta(minutes=rng.randint(10, 120))
-    # batch scoring runs next to the data, in us-west-2
-    return [
-        events.transform_job(
-            name,
-            "Completed",
-            at=end,
-            instance_type="ml.m5.xlarge",
-            instance_count=2,
-            start=start,
-            end=end,
-            tags=project.tags(),
-            region="us-west-2",
-        )
-    ]
+    # batch scoring runs next to the data, in us-west-2; its create call names the instances, and (as
+    # the schema registry allows) its state event does not: the meter reads DescribeTransformJob
+    region = "us-west-2"
+    create = events.cloudtrail_create(
+        "CreateTransformJob",
+        events.arn("transform-job", name, region=region),
+        {
+            "transformJobName": name,
+            "modelName": "model",
+            "transformResources": {"instanceType": "ml.m5.xlarge", "instanceCount": 2},
+            "tags": [{"key": k, "value": v} for k, v in project.tags().items()],
+        },
+        at=start - timedelta(minutes=2),
+        principal=f"AROAEXAMPLE:{project.owner}",
+        region=region,
+    )
+    done = events.transform_job(
+        name,
+        "Completed",
+        at=end,
+        instance_type="ml.m5.xlarge",
+        instance_count=2,
+        start=start,
+        end=end,
+        tags=project.tags(),
+        region=region,
+    )
+    del done["detail"]["TransformResources"]
+    return [create, done]
 
 
 def _notebook_days(rng: random.Random, project: Project, left_on_weekend: bool) -> list[dict[str, Any]]:

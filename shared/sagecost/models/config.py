@@ -17,10 +17,12 @@ tags:
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from decimal import Decimal
 from enum import StrEnum
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from sagecost.models.allocation import AllocationPolicy
 from sagecost.models.budgets import BudgetPolicy
@@ -51,6 +53,20 @@ class PolicyKind(StrEnum):
 STOPPABLE_KINDS = frozenset({PolicyKind.TRAINING_JOB, PolicyKind.PROCESSING_JOB, PolicyKind.TRANSFORM_JOB})
 
 
+Case = Literal["keep", "lower", "upper"]
+"""How a tag's values are normalised: as written, or folded to one case."""
+
+
+def normalise_value(value: str, case: Case) -> str:
+    """A tag value as its key's rule spells it: stripped, and folded to the rule's case."""
+    value = value.strip()
+    if case == "lower":
+        return value.lower()
+    if case == "upper":
+        return value.upper()
+    return value
+
+
 class KeyRule(BaseModel):
     """One business tag: its canonical key, the spellings accepted for it, and what its value may be."""
 
@@ -61,7 +77,7 @@ class KeyRule(BaseModel):
     required: bool = True
     allowed: tuple[str, ...] = Field(default=(), description="the only values accepted (after `case`)")
     patterns: tuple[str, ...] = Field(default=(), description="regular expressions a value must match (any)")
-    case: Literal["keep", "lower", "upper"] = Field(default="keep", description="how values are normalised")
+    case: Case = Field(default="keep", description="how values are normalised")
     default: str | None = Field(default=None, description="the value `tag` mode adds when the key is missing")
 
     @field_validator("key", "aliases")
@@ -91,12 +107,7 @@ class KeyRule(BaseModel):
         return self
 
     def normalise(self, value: str) -> str:
-        value = value.strip()
-        if self.case == "lower":
-            return value.lower()
-        if self.case == "upper":
-            return value.upper()
-        return value
+        return normalise_value(value, self.case)
 
     def accepts(self, value: str) -> bool:
         if not value:
@@ -107,7 +118,8 @@ class KeyRule(BaseModel):
 
 
 class TagKeys(BaseModel):
-    """Which tag keys name each business attribute. Matching ignores case, '-', '_', ':' and spaces."""
+    """Which tag keys name each business attribute (matching ignores case, '-', '_', ':' and spaces), and
+    how each attribute's values are normalised (`cases`: the key rule's `case`; absent means keep)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -116,6 +128,11 @@ class TagKeys(BaseModel):
     cost_center: tuple[str, ...] = ("CostCenter", "cost-centre")
     environment: tuple[str, ...] = ("Environment", "Env", "Stage")
     owner: tuple[str, ...] = ("Owner", "CreatedBy")
+    cases: Mapping[str, Case] = Field(default_factory=dict)
+
+    def value(self, attribute: str, raw: str) -> str:
+        """`raw` as the attribute's rule spells it (`Fraud-Detection` is `fraud-detection` under lower)."""
+        return normalise_value(raw, self.cases.get(attribute, "keep"))
 
 
 class TagPolicy(BaseModel):
@@ -181,7 +198,10 @@ class TagPolicy(BaseModel):
     @property
     def keys(self) -> TagKeys:
         rules = self.rules()
-        return TagKeys(**{attribute: (rule.key, *rule.aliases) for attribute, rule in rules.items()})
+        return TagKeys(
+            **{attribute: (rule.key, *rule.aliases) for attribute, rule in rules.items()},
+            cases={attribute: rule.case for attribute, rule in rules.items() if rule.case != "keep"},
+        )
 
 
 class SagecostConfig(BaseModel):
@@ -192,6 +212,58 @@ class SagecostConfig(BaseModel):
     budgets: BudgetPolicy = Field(default_factory=BudgetPolicy)
     idle: IdlePolicy = Field(default_factory=IdlePolicy)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _values_as_the_tag_policy_spells_them(cls, data: Any) -> Any:
+        """Budgets and allocation name projects, teams, cost centers and environments as the tag policy
+        normalises their values, so that `project: Fraud-Detection` under `case: lower` is the budget of
+        the usage tagged `fraud-detection` (and of `FRAUD-DETECTION`): one project everywhere.
+
+        Before validation, so the sections are validated (duplicates included) as normalised; a section
+        that does not validate is left as it is, for the ordinary validation to report."""
+        if not isinstance(data, dict):
+            return data
+        try:
+            rules = TagPolicy.model_validate(data.get("tags") or {}).rules()
+            budgets = BudgetPolicy.model_validate(data.get("budgets") or {}).model_dump()
+            allocation = AllocationPolicy.model_validate(data.get("allocation") or {}).model_dump()
+        except ValidationError:
+            return data
+        budgets["limits"] = [
+            {
+                **limit,
+                **{
+                    attribute: rules[attribute].normalise(limit[attribute])
+                    for attribute in ("project", "team", "cost_center")
+                    if limit[attribute] is not None
+                },
+            }
+            for limit in budgets["limits"]
+        ]
+        allocation["shared_projects"] = tuple(
+            dict.fromkeys(rules["project"].normalise(p) for p in allocation["shared_projects"])
+        )
+        allocation["weights"] = _normalised_keys(allocation["weights"], rules["project"], "weights")
+        allocation["environment_multipliers"] = _normalised_keys(
+            allocation["environment_multipliers"], rules["environment"], "environment_multipliers"
+        )
+        return {
+            **data,
+            **({"budgets": budgets} if "budgets" in data else {}),
+            **({"allocation": allocation} if "allocation" in data else {}),
+        }
+
     @property
     def tag_keys(self) -> TagKeys:
         return self.tags.keys
+
+
+def _normalised_keys(values: Mapping[str, Decimal], rule: KeyRule, name: str) -> dict[str, Decimal]:
+    """A per-value setting keyed as the rule spells values; two spellings of one value are ambiguous."""
+    normalised: dict[str, Decimal] = {}
+    for raw, setting in values.items():
+        value = rule.normalise(raw)
+        if value in normalised:
+            raise ValueError(f"{name} names {value!r} twice (as {rule.key} values are spelled)")
+        normalised[value] = setting
+    return normalised

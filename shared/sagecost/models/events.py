@@ -7,7 +7,10 @@ Real events differ from the API and from the documentation samples (see AWS-FACT
 * timestamps are epoch milliseconds (int, float or numeric string) or ISO-8601 strings, and null
   while not yet set;
 * endpoint statuses are UPPER_SNAKE (`IN_SERVICE`) in events but CamelCase (`InService`) in the API;
-* instance counts arrive as floats (`1.0`).
+* instance counts arrive as floats (`1.0`);
+* the instance figures themselves may be missing: transform events without `TransformResources`,
+  training events without `ResourceConfig`. Such events are valid; the meter reads the figures from
+  the job's Describe call at its terminal state.
 
 The models accept all of these and normalise them: tags become a `dict[str, str]` (or None when the
 event did not carry them), times become aware UTC datetimes, endpoint statuses UPPER_SNAKE.
@@ -163,7 +166,7 @@ class ProcessingJobDetail(_Detail):
 class TransformResources(BaseModel):
     model_config = ConfigDict(alias_generator=to_pascal, populate_by_name=True, extra="ignore", frozen=True)
 
-    instance_type: str
+    instance_type: str | None = None
     instance_count: Count = 1
 
 
@@ -171,7 +174,8 @@ class TransformJobDetail(_Detail):
     transform_job_name: str
     transform_job_arn: str
     transform_job_status: str
-    transform_resources: TransformResources
+    # Absent from some real events (the schema registry does not require it): DescribeTransformJob has it.
+    transform_resources: TransformResources | None = None
     transform_start_time: UtcDatetime | None = None
     transform_end_time: UtcDatetime | None = None
     model_name: str | None = None

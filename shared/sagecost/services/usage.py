@@ -128,17 +128,20 @@ class UsageMeter:
             job.training_job_name,
             fallback_region=event.region,
         )
-        from_event = job.resource_config.model_dump(by_alias=True) if job.resource_config else {}
-        billable: int | None
-        if job.billable_time_in_seconds is not None:
-            billable, trained = job.billable_time_in_seconds, job.training_time_in_seconds
-            start, end, instances = job.training_start_time, job.training_end_time, instance_lines(from_event)
-        else:
+        config = job.resource_config
+        billable, trained = job.billable_time_in_seconds, job.training_time_in_seconds
+        start, end = job.training_start_time, job.training_end_time
+        instances = instance_lines(config.model_dump(by_alias=True)) if config else ()
+        volume = config.volume_size_in_gb if config else None
+        if billable is None or not instances:
+            # the one read a training event allows: the billable time, and the instances and volume
+            # when the event lacks `ResourceConfig` (or names no instance type)
             billing = self.sagemaker.training_billing(job.training_job_name)
-            billable, trained = billing.billable_seconds, billing.training_seconds
-            start = billing.start or job.training_start_time
-            end = billing.end or job.training_end_time
-            instances = billing.instances or instance_lines(from_event)
+            if billable is None:
+                billable, trained = billing.billable_seconds, billing.training_seconds
+                start, end = billing.start or start, billing.end or end
+            instances = billing.instances or instances
+            volume = volume if volume is not None else billing.volume_gb
         start = start or job.creation_time or event.time
         end = end or job.last_modified_time or event.time
         notes: tuple[str, ...] = ()
@@ -154,13 +157,14 @@ class UsageMeter:
             end=max(start, end),
             instances=instances,
             billable_seconds=Decimal(billed_seconds),
-            volume_gb=job.resource_config.volume_size_in_gb if job.resource_config else None,
+            volume_gb=volume,
             event_id=event.id,
             notes=notes + spot_note(billed_seconds, trained),
         )
         return self._write_job(run, job.tags)
 
     def _batch_job(self, event: ProcessingJobEvent | TransformJobEvent) -> MeteringResult:
+        instances: tuple[InstanceLine, ...]
         if isinstance(event, ProcessingJobEvent):
             p = event.detail
             status, arn, name, kind, component = (
@@ -171,7 +175,7 @@ class UsageMeter:
                 Component.PROCESSING,
             )
             cluster = p.processing_resources.cluster_config
-            instance = InstanceLine("compute", cluster.instance_type, cluster.instance_count)
+            instances = (InstanceLine("compute", cluster.instance_type, cluster.instance_count),)
             start, end, volume = p.processing_start_time, p.processing_end_time, cluster.volume_size_in_gb
         else:
             t = event.detail
@@ -183,11 +187,22 @@ class UsageMeter:
                 Component.BATCH_TRANSFORM,
             )
             resources = t.transform_resources
-            instance = InstanceLine("compute", resources.instance_type, resources.instance_count)
+            instances = (
+                (InstanceLine("compute", resources.instance_type, resources.instance_count),)
+                if resources is not None and resources.instance_type
+                else ()
+            )
             start, end, volume = t.transform_start_time, t.transform_end_time, None
         detail = event.detail
         if status not in TERMINAL_JOB_STATUSES:
             return MeteringResult(Outcome.NOTHING_TO_METER, f"status {status} is not terminal")
+        if not instances:
+            # the event lacks `TransformResources`: the one read this kind allows, DescribeTransformJob
+            described = self.sagemaker.transform_job(name)
+            if described is None or not described.instances:
+                return MeteringResult(Outcome.NOTHING_TO_METER, "the job names no instance type")
+            instances = described.instances
+            start, end = start or described.start, end or described.end
         if start is None:
             return MeteringResult(Outcome.NOTHING_TO_METER, "the job never started")
         end = max(start, end or detail.last_modified_time or event.time)
@@ -197,7 +212,7 @@ class UsageMeter:
             component=component,
             start=start,
             end=end,
-            instances=(instance,),
+            instances=instances,
             billable_seconds=seconds_between(start, end),
             volume_gb=volume,
             event_id=event.id,
