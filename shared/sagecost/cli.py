@@ -399,7 +399,13 @@ def _allocate_table(args: argparse.Namespace, config: SagecostConfig) -> tuple[s
     from sagecost.adapters.costs import CostExplorer  # noqa: PLC0415
     from sagecost.adapters.ledger import DynamoLedger  # noqa: PLC0415
 
-    billed = None if args.no_bill else CostExplorer(aws.client("ce", region_name="us-east-1"))
+    billed = (
+        None
+        if args.no_bill
+        else CostExplorer(
+            aws.client("ce", region_name="us-east-1"), config.tags.project, discover_spellings=True
+        )
+    )
     return _allocate(DynamoLedger(aws.dynamodb(), args.table), config, billed, args)
 
 
@@ -434,7 +440,7 @@ def _allocate_ledger_file(args: argparse.Namespace, config: SagecostConfig) -> t
         billed = None
         if bill is not None:
             moto_api_backend.set_ce_cost_usage(result=bill, account_id=DEFAULT_ACCOUNT_ID)
-            billed = CostExplorer(boto3.client("ce", region_name="us-east-1"))
+            billed = CostExplorer(boto3.client("ce", region_name="us-east-1"), config.tags.project)
         return _allocate(ledger, config, billed, args)
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
 from pathlib import Path
-from typing import Protocol, TypeVar, cast
+from typing import Any, Protocol, TypeVar, cast
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -143,8 +143,7 @@ class Adapters(Protocol):
     def tag_sweep(self) -> TagSweepSources: ...
     @property
     def month_end_outputs(self) -> MonthEndOutputs: ...
-    @property
-    def billed_costs(self) -> BilledCosts | None: ...
+    def billed_costs(self, config: SagecostConfig) -> BilledCosts | None: ...
     @property
     def studio(self) -> StudioApps | None: ...
     @property
@@ -241,9 +240,13 @@ class LambdaAdapters:
         )
 
     @cached_property
-    def billed_costs(self) -> BilledCosts | None:
+    def cost_explorer(self) -> Any:
         # Cost Explorer has one endpoint, in us-east-1, whatever the function's region
-        return CostExplorer(aws.client("ce", region_name="us-east-1"))
+        return aws.client("ce", region_name="us-east-1")
+
+    def billed_costs(self, config: SagecostConfig) -> BilledCosts | None:
+        """The bill grouped by every spelling of the project key (GetTags finds the ones in use)."""
+        return CostExplorer(self.cost_explorer, config.tags.project, discover_spellings=True)
 
     @cached_property
     def studio(self) -> StudioApps | None:
@@ -271,7 +274,7 @@ class LocalAdapters:
     recheck_value: Callable[[Recheck, int], None] | None = None
     tag_sweep_value: TagSweepSources | None = None
     outputs_value: MonthEndOutputs | None = None
-    billed_costs: BilledCosts | None = None
+    billed_costs_value: BilledCosts | None = None
     studio: StudioApps | None = None
     traffic_value: Traffic | None = None
     inference_components: InferenceComponents | None = None
@@ -283,6 +286,9 @@ class LocalAdapters:
 
     def config(self) -> SagecostConfig:
         return self.config_value
+
+    def billed_costs(self, config: SagecostConfig) -> BilledCosts | None:
+        return self.billed_costs_value
 
     def prices(self) -> PriceBook:
         if self.prices_value is None:
@@ -443,7 +449,7 @@ def cost_allocator(adapters: Adapters) -> MonthEndAllocator:
         lambda config, _: MonthEndAllocator(
             ledger=adapters.ledger,
             config=config,
-            billed_costs=adapters.billed_costs,
+            billed_costs=adapters.billed_costs(config),
             idle_actions=adapters.ledger.actions,
         ),
     )

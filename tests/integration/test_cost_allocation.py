@@ -119,7 +119,7 @@ def deployed(ledger: DynamoLedger) -> Iterator[Deployment]:
         wiring.LocalAdapters(
             ledger=ledger,
             config_value=config,
-            billed_costs=CostExplorer(boto3.client("ce", region_name="us-east-1")),
+            billed_costs_value=CostExplorer(boto3.client("ce", region_name="us-east-1")),
             outputs_value=MonthEndOutputs(S3Reports(s3, BUCKET), SnsNotifier(sns, topic)),
         )
     )
@@ -267,7 +267,7 @@ def test_without_cost_explorer_the_month_still_goes_out_and_says_it_is_not_recon
 
     adapters = wiring.adapters(SETTINGS)
     assert isinstance(adapters, wiring.LocalAdapters)
-    wiring.use(replace(adapters, billed_costs=Denied(), config_value=SagecostConfig()))
+    wiring.use(replace(adapters, billed_costs_value=Denied(), config_value=SagecostConfig()))
     result = lambda_handler({"month": "2026-10"}, lambda_context)
 
     assert result["billed"] is None

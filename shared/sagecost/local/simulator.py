@@ -574,7 +574,7 @@ def simulate(
                 outputs_value=wiring.MonthEndOutputs(
                     DirectoryReports(out / "allocation", relative_to=out), reports_notifier
                 ),
-                billed_costs=SimulatedBill(ledger),
+                billed_costs_value=SimulatedBill(ledger),
                 studio=None,  # the demo has no Studio apps
                 traffic_value=ScenarioTraffic(busy_endpoints),
                 resource_tags_value=fake.sagemaker_tags,
