@@ -1,5 +1,5 @@
 """tag_sweeper: daily, existing SageMaker resources reconciled with the tag policy (what `sagecost tags sweep
---apply` does): list pages and the Tagging API in bulk, one AddTags per resource in tag mode."""
+--apply` does): list pages and the Tagging API in bulk, then ListTags and AddTags per resource in tag mode."""
 
 from __future__ import annotations
 
@@ -28,11 +28,14 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         sources.tags(),
         adapters.config().tags,
         add_tags=sources.add_tags,
+        # ListTags before each AddTags (wiring: TagSweepSources.read_tags); without it nothing is written
+        read_tags=getattr(sources, "read_tags", None),
     )
     summary = {
         "resources": report.resources,
         "compliant": report.compliant,
         "fixed": report.fixed,
+        "would_fix": report.would_fix,
         "unresolved": report.unresolved,
         "gone": report.gone,
     }

@@ -312,13 +312,19 @@ def _tag_sweep(
         tags_by_arn,
         config.tags,
         add_tags=sagemaker.add_tags if apply else None,
+        read_tags=sagemaker.tags,
     )
     return report, tags_by_arn, config
 
 
 def cmd_tags_sweep(args: argparse.Namespace) -> int:
     report, _, _ = _tag_sweep(args, apply=args.apply)
-    fixes = f"{report.fixed} fixed" if args.apply else f"{report.would_fix} would be fixed (run with --apply)"
+    fixes = (
+        f"{report.fixed} fixed ({report.read} read first with ListTags, {report.tagged_since_listed} of them "
+        "already carried keys the Tagging API did not show: kept)"
+        if args.apply
+        else f"{report.would_fix} would be fixed (run with --apply)"
+    )
     print(
         f"{report.resources} resources {dict(sorted(report.by_kind.items()))}: {report.compliant} compliant, "
         f"{fixes}, {report.unresolved} need a person (no default or an invalid value), {report.gone} gone"

@@ -329,6 +329,9 @@ def test_a_resource_deleted_before_the_enforcer_reaches_it_is_noted_not_crashed_
     enforcer: TagEnforcer, ledger: DynamoLedger, alerts: tuple[str, str]
 ) -> None:
     class Deleted(StoppingSageMaker):
+        def tags(self, arn: str) -> dict[str, str] | None:
+            return None  # what Boto3SageMaker.tags says when SageMaker answers "not found"
+
         def add_tags(self, arn: str, tags: dict[str, str]) -> bool:
             return False  # what Boto3SageMaker.add_tags says when SageMaker answers "not found"
 
@@ -337,6 +340,126 @@ def test_a_resource_deleted_before_the_enforcer_reaches_it_is_noted_not_crashed_
     result = enforcer.handle(read_tag_message(create_call("CreateTrainingJob", arn, {})), T0)
     assert result.outcome is TagOutcome.GONE
     assert ledger.actions() == [] and notices(alerts) == []
+
+
+def untagged_endpoints(*names: str) -> list[str]:
+    client = boto3.client("sagemaker")
+    client.create_model(ModelName="m", PrimaryContainer={"Image": "img"}, ExecutionRoleArn=ROLE)
+    client.create_endpoint_config(
+        EndpointConfigName="cfg",
+        ProductionVariants=[
+            {"VariantName": "v", "ModelName": "m", "InitialInstanceCount": 1, "InstanceType": "ml.m5.xlarge"}
+        ],
+    )
+    return [client.create_endpoint(EndpointName=n, EndpointConfigName="cfg")["EndpointArn"] for n in names]
+
+
+class DeletedRightAfterItsRead(StoppingSageMaker):
+    """SageMaker on moto where one endpoint is deleted just after its ListTags, and a deleted resource is
+    answered as SageMaker does (moto fails with an internal error instead)."""
+
+    def __init__(self, doomed: str, deleted: tuple[str, ...] = ()) -> None:
+        super().__init__(boto3.client("sagemaker"))
+        self.stopped = []
+        self.doomed, self.deleted = doomed, set(deleted)
+        for operation in ("ListTags", "AddTags"):
+            self.client.meta.events.register(f"before-parameter-build.sagemaker.{operation}", self._not_found)
+
+    def _not_found(self, params: dict[str, Any], **_: Any) -> None:
+        if params["ResourceArn"] in self.deleted:
+            message = f"Could not find {params['ResourceArn'].rsplit(':', 1)[-1]}."
+            raise ClientError({"Error": {"Code": "ValidationException", "Message": message}}, "ListTags")
+
+    def tags(self, arn: str) -> dict[str, str] | None:
+        current = super().tags(arn)
+        if arn == self.doomed:
+            self.client.delete_endpoint(EndpointName=arn.rsplit("/", 1)[-1])
+            self.deleted.add(arn)
+        return current
+
+
+@pytest.mark.parametrize("spelling", ["Project", "proj"])
+def test_a_project_set_after_the_creation_event_is_kept_and_the_notice_claims_only_what_was_added(
+    enforcer: TagEnforcer, ledger: DynamoLedger, alerts: tuple[str, str], spelling: str
+) -> None:
+    # Given a job created with only Team (so its creation event has no Project) and tagged fraud since
+    enforcer.policy = POLICY.model_copy(
+        update={"project": KeyRule(key="Project", aliases=("proj",), default="unassigned")}
+    )
+    arn = create_training_job("late-tagged", {"Team": "risk"})
+    boto3.client("sagemaker").add_tags(ResourceArn=arn, Tags=[{"Key": spelling, "Value": "fraud"}])
+    call = create_call(
+        "CreateTrainingJob",
+        arn,
+        {"trainingJobName": "late-tagged", "tags": [{"key": "Team", "value": "risk"}]},
+    )
+
+    # When the enforcer handles the (stale) creation event
+    result = enforcer.handle(read_tag_message(call), T0)
+
+    # Then fraud stays, no second project key appears, and only the truly absent keys were added
+    assert result.outcome is TagOutcome.TAGGED
+    absent = {"CostCenter": "cc-0000", "Environment": "dev", "Owner": "alice"}
+    assert tags_of(arn) == {"Team": "risk", spelling: "fraud", **absent}
+    (action,) = ledger.actions()
+    assert action["added"] == absent
+    # And the owner is not told that sagecost added a project; the notice is filed under fraud
+    (notice,) = notices(alerts)
+    assert "Project =" not in notice["Message"] and "Owner = alice" in notice["Message"]
+    assert notice["MessageAttributes"]["project"]["Value"] == "fraud"
+
+
+def test_a_resource_already_fully_tagged_since_its_creation_event_is_left_alone(
+    enforcer: TagEnforcer, ledger: DynamoLedger, alerts: tuple[str, str]
+) -> None:
+    arn = create_training_job("tagged-since", {})
+    complete = {"Project": "fraud", "Team": "risk", "CostCenter": "cc-1", "Environment": "dev"}
+    boto3.client("sagemaker").add_tags(
+        ResourceArn=arn, Tags=[{"Key": k, "Value": v} for k, v in complete.items()]
+    )
+    enforcer.policy = POLICY.model_copy(update={"owner": KeyRule(key="Owner", required=False)})
+
+    result = enforcer.handle(read_tag_message(create_call("CreateTrainingJob", arn, {})), T0)
+
+    assert result.outcome is TagOutcome.COMPLIANT
+    assert tags_of(arn) == complete and ledger.actions() == [] and notices(alerts) == []
+
+
+def test_an_endpoint_deleted_between_the_read_and_the_write_is_gone_not_an_error(
+    enforcer: TagEnforcer, ledger: DynamoLedger, alerts: tuple[str, str]
+) -> None:
+    # Given an untagged endpoint that is deleted right after the enforcer reads its tags
+    (arn,) = untagged_endpoints("brief")
+    enforcer.sagemaker = DeletedRightAfterItsRead(doomed=arn)
+    call = create_call("CreateEndpoint", arn, {"endpointName": "brief", "endpointConfigName": "cfg"})
+
+    # When the enforcer handles its creation
+    result = enforcer.handle(read_tag_message(call), T0)
+
+    # Then it is gone: nothing recorded (the claim is released), nobody told
+    assert result.outcome is TagOutcome.GONE
+    assert ledger.actions() == [] and notices(alerts) == []
+
+
+def test_the_sweep_reports_resources_deleted_before_its_read_or_after_it_as_gone(aws: None) -> None:
+    from sagecost.services.tag_sweep import sweep_tags
+
+    # Given two untagged endpoints: one deleted before the sweep reads it, one right after its ListTags
+    deleted_first, deleted_after_read = untagged_endpoints("short-lived", "shorter-lived")
+    boto3.client("sagemaker").delete_endpoint(EndpointName="short-lived")
+    sagemaker = DeletedRightAfterItsRead(doomed=deleted_after_read, deleted=(deleted_first,))
+
+    # When the sweep applies the policy
+    report = sweep_tags(
+        [(PolicyKind.ENDPOINT, deleted_first), (PolicyKind.ENDPOINT, deleted_after_read)],
+        {},
+        POLICY.model_copy(update={"default_mode": Mode.TAG, "modes": {}}),
+        add_tags=sagemaker.add_tags,
+        read_tags=sagemaker.tags,
+    )
+
+    # Then both are gone: neither an error nor fixed
+    assert (report.gone, report.fixed, report.read) == (2, 0, 2)
 
 
 def test_a_throttled_add_tags_fails_the_message_alone_for_sqs_to_retry(
@@ -415,6 +538,7 @@ def test_the_tag_sweep_fixes_existing_resources_in_bulk_and_then_finds_nothing_t
             tagging.sagemaker_tags(),
             policy,
             add_tags=sagemaker.add_tags if apply else None,
+            read_tags=sagemaker.tags,
         )
 
     dry = sweep(apply=False)
@@ -440,7 +564,7 @@ def test_the_daily_tag_sweeper_reports_under_the_default_policy(aws: None, lambd
     finally:
         clock.use_wall_clock()
     # the default policy reports (nothing is tagged without a config that says `tag`)
-    assert summary == {"resources": 1, "compliant": 0, "fixed": 0, "unresolved": 1, "gone": 0}
+    assert summary == {"resources": 1, "compliant": 0, "fixed": 0, "would_fix": 0, "unresolved": 1, "gone": 0}
     assert tags_of(f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:notebook-instance/bare") == {}
 
 

@@ -1,4 +1,8 @@
-"""The Resource Groups Tagging API: every tagged SageMaker resource's tags, 100 per request."""
+"""The Resource Groups Tagging API: every tagged SageMaker resource's tags, 100 per request.
+
+A bulk view to find candidates, never a basis to write on: it is eventually consistent (a tag set moments ago
+may be missing) and lists only resources that have or had tags. Writers read ListTags first (tag_writes).
+"""
 
 from __future__ import annotations
 

@@ -239,7 +239,23 @@ class FakeSageMaker:
 
     def tags(self, arn: str) -> dict[str, str] | None:
         self.calls["ListTags"] += 1
-        return self.resource_tags.get(arn, {})
+        if self._deleted(arn):
+            return None  # SageMaker: ValidationException, "Could not find ..."
+        return dict(self.resource_tags.get(arn, {}))
+
+    def _deleted(self, arn: str) -> bool:
+        """A notebook or endpoint whose last event said it is deleted (other kinds are never deleted here)."""
+        if ":notebook-instance/" in arn:
+            return any(
+                k.detail.get("NotebookInstanceArn") == arn
+                and k.detail.get("NotebookInstanceStatus") == "Deleted"
+                for k in self.known_notebooks.values()
+            )
+        return ":endpoint/" in arn and any(
+            k.detail.get("EndpointArn") == arn
+            and upper_snake(str(k.detail.get("EndpointStatus"))) == "DELETED"
+            for k in self.known_endpoints.values()
+        )
 
     def _endpoint_summary(self, known: _Known) -> EndpointSummary:
         detail = known.detail
@@ -301,7 +317,10 @@ class FakeSageMaker:
     # --- SageMakerTagger ---------------------------------------------------------------------------
 
     def add_tags(self, arn: str, tags: dict[str, str]) -> bool:
+        """AddTags adds or overwrites (a key given again takes the new value); False once it is deleted."""
         self.calls["AddTags"] += 1
+        if self._deleted(arn):
+            return False
         self.resource_tags[arn] = {**self.resource_tags.get(arn, {}), **tags}
         self.added_tags[arn] = {**self.added_tags.get(arn, {}), **tags}
         return True

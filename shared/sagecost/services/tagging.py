@@ -1,5 +1,13 @@
 """The tag enforcer's use cases: a resource was created (CloudTrail or its first state change), or its
-grace period is over. Policy decisions are the domain's; this module reads, tags, stops, records, tells."""
+grace period is over. Policy decisions are the domain's; this module reads, tags, stops, records, tells.
+
+No tag value is overwritten: the tags in a creation event are those given at creation, and someone may have
+tagged the resource since. Before AddTags the enforcer reads the resource's current tags (ListTags), decides
+again from them, and adds only keys absent under every spelling the policy accepts (`services.tag_writes`).
+The race left: a value set between that ListTags and the AddTags (the ledger claim is made in between; for
+a pipeline step's job, whose tags are read first, the parent's ListTags too) under the very key sagecost
+writes is overwritten; SageMaker has no conditional AddTags to close it.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +24,7 @@ from sagecost.adapters.ledger import DynamoLedger
 from sagecost.adapters.notifier import Notice, Notifier
 from sagecost.adapters.sagemaker import SageMakerReader, SageMakerTagger
 from sagecost.domain.tag_policy import TagDecision, creator, evaluate
+from sagecost.domain.tags import snapshot
 from sagecost.models.config import PolicyKind, SagecostConfig, TagPolicy
 from sagecost.models.events import (
     EndpointEvent,
@@ -27,6 +36,7 @@ from sagecost.models.events import (
     parse_event,
 )
 from sagecost.models.tagging import CloudTrailCall, JobSpec, PipelineStep, Recheck, job_spec_from_request
+from sagecost.services.tag_writes import without_present_keys
 
 _TIME: TypeAdapter[datetime] = TypeAdapter(UtcDatetime)
 
@@ -209,15 +219,52 @@ class TagEnforcer:
             return TagResult(TagOutcome.NOT_CREATION)
         if self.policy.mode_for(created.kind) is None:
             return TagResult(TagOutcome.OUT_OF_SCOPE, created.arn)
+        tags_are_current = created.tags is None  # none in the event: read now, so current
         if created.tags is None:
             current = self.sagemaker.tags(created.arn)
             if current is None:
                 return TagResult(TagOutcome.GONE, created.arn)
             created = replace(created, tags=current)
         inherited = self.sagemaker.tags(created.parent_arn) if created.parent_arn else None
+        decision = self._decide(created, created.tags or {}, inherited)
+        if decision.apply_tags and not tags_are_current:
+            # the event's tags are as they were at creation and AddTags overwrites: decide from today's
+            redecided = self._redecide(created, decision, inherited)
+            if redecided is None:
+                return TagResult(TagOutcome.GONE, created.arn)
+            created, decision = redecided
+        if decision.compliant:
+            return TagResult(TagOutcome.COMPLIANT, created.arn, decision)
+        return self._act(created, decision, now)
+
+    def _redecide(
+        self, created: Created, first: TagDecision, inherited: dict[str, str] | None
+    ) -> tuple[Created, TagDecision] | None:
+        """The decision again, from the resource's tags as ListTags reads them now (None: it is gone).
+
+        If every key `first` would add already holds exactly that value, that is the one AddTags of an
+        earlier attempt at this message (a later step failed and SQS retried): those keys are decided as
+        absent again, so that the owner is told, and rewritten with the same values, which changes nothing.
+        Some keys only (Environment=dev, the default) are someone's own tags: kept, never claimed.
+        """
+        current = self.sagemaker.tags(created.arn)
+        if current is None:
+            return None
+        earlier = first.additions
+        if any(current.get(key) != value for key, value in earlier.items()):
+            earlier = {}
+        created = replace(created, tags=current)
+        before = {key: value for key, value in current.items() if key not in earlier}
+        return created, self._decide(created, before, inherited)
+
+    def _decide(
+        self, created: Created, tags: dict[str, str], inherited: dict[str, str] | None
+    ) -> TagDecision:
+        """The policy's decision from these tags, adding nothing the resource's tags already have a value
+        for (any spelling, even blank) unless it is that very value."""
         decision = evaluate(
             created.kind,
-            created.tags or {},
+            tags,
             self.policy,
             owner=created.owner,
             inherited=inherited,
@@ -225,9 +272,7 @@ class TagEnforcer:
             if created.parent_arn
             else "",
         )
-        if decision.compliant:
-            return TagResult(TagOutcome.COMPLIANT, created.arn, decision)
-        return self._act(created, decision, now)
+        return without_present_keys(decision, created.tags or {}, self.policy)
 
     def _act(self, created: Created, decision: TagDecision, now: datetime) -> TagResult:
         """Tag (or report), tell the owner, and plan the recheck, exactly once per resource.
@@ -271,7 +316,9 @@ class TagEnforcer:
         tags = self.sagemaker.tags(recheck.arn)
         if tags is None:
             return TagResult(TagOutcome.GONE, recheck.arn)
-        decision = evaluate(recheck.kind, tags, self.policy, owner=recheck.owner)
+        decision = without_present_keys(
+            evaluate(recheck.kind, tags, self.policy, owner=recheck.owner), tags, self.policy
+        )
         created = Created(recheck.kind, recheck.arn, tags, recheck.owner, None, now)
         result = TagResult(TagOutcome.COMPLIANT, recheck.arn, decision)
         if not decision.stop:
@@ -280,7 +327,7 @@ class TagEnforcer:
             result.outcome = TagOutcome.GONE
             return result
         if self.ledger.record_action(recheck.arn, "stopped", now, _details(created, decision)):
-            notice = _stop_notice(created, decision)
+            notice = _stop_notice(created, decision, self.policy)
             self.notifier.publish(notice)
             result.notices.append(notice)
         result.outcome = TagOutcome.STOPPED
@@ -306,8 +353,9 @@ def _details(created: Created, decision: TagDecision) -> dict[str, object]:
     }
 
 
-def _project(created: Created, decision: TagDecision) -> str:
-    return decision.additions.get("Project") or (created.tags or {}).get("Project", "")
+def _project(created: Created, decision: TagDecision, policy: TagPolicy) -> str:
+    """The project the resource is attributed to once the additions are made (any accepted spelling)."""
+    return snapshot({**(created.tags or {}), **decision.additions}, policy.keys).project or ""
 
 
 def _notice(created: Created, decision: TagDecision, policy: TagPolicy) -> Notice:
@@ -342,14 +390,14 @@ def _notice(created: Created, decision: TagDecision, policy: TagPolicy) -> Notic
         body="\n".join(lines),
         attributes={
             "kind": "tag-policy",
-            "project": _project(created, decision),
+            "project": _project(created, decision, policy),
             "owner": created.owner or "",
             "resource_kind": created.kind.value,
         },
     )
 
 
-def _stop_notice(created: Created, decision: TagDecision) -> Notice:
+def _stop_notice(created: Created, decision: TagDecision, policy: TagPolicy) -> Notice:
     problems = "\n".join(f"  - {finding.key}: {finding.problem}" for finding in decision.unresolved)
     body = (
         f"sagecost stopped the SageMaker {created.kind.value} {created.name}: its tags still break the "
@@ -361,7 +409,7 @@ def _stop_notice(created: Created, decision: TagDecision) -> Notice:
         body=body,
         attributes={
             "kind": "tag-policy-stop",
-            "project": _project(created, decision),
+            "project": _project(created, decision, policy),
             "owner": created.owner or "",
             "resource_kind": created.kind.value,
         },
