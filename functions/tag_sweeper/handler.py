@@ -28,8 +28,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         sources.tags(),
         adapters.config().tags,
         add_tags=sources.add_tags,
-        # ListTags before each AddTags (wiring: TagSweepSources.read_tags); without it nothing is written
-        read_tags=getattr(sources, "read_tags", None),
+        read_tags=sources.read_tags,  # ListTags before each AddTags: no value is ever overwritten
     )
     summary = {
         "resources": report.resources,

@@ -110,11 +110,13 @@ def function_settings(model: type[S]) -> S:
 
 @dataclass(frozen=True)
 class TagSweepSources:
-    """What the daily tag sweep reads and writes: resources by list pages, tags in bulk, AddTags."""
+    """What the daily tag sweep reads and writes: resources by list pages, tags in bulk (the Tagging API),
+    one resource's tags right before a write (ListTags), AddTags."""
 
     resources: Callable[[datetime], Iterable[tuple[PolicyKind, str]]]
     tags: Callable[[], dict[str, dict[str, str]]]
     add_tags: Callable[[str, dict[str, str]], bool]
+    read_tags: Callable[[str], dict[str, str] | None]
 
 
 @dataclass(frozen=True)
@@ -230,6 +232,7 @@ class LambdaAdapters:
             resources=self.boto3_sagemaker.governed_resources,
             tags=self.resource_tags,
             add_tags=self.boto3_sagemaker.add_tags,
+            read_tags=self.boto3_sagemaker.tags,
         )
 
     @cached_property

@@ -569,7 +569,10 @@ def simulate(
                 alerts_value=notifier,
                 recheck_value=rechecks,
                 tag_sweep_value=wiring.TagSweepSources(
-                    resources=fake.governed_resources, tags=fake.sagemaker_tags, add_tags=fake.add_tags
+                    resources=fake.governed_resources,
+                    tags=fake.sagemaker_tags,
+                    add_tags=fake.add_tags,
+                    read_tags=fake.tags,
                 ),
                 outputs_value=wiring.MonthEndOutputs(
                     DirectoryReports(out / "allocation", relative_to=out), reports_notifier
