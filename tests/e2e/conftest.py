@@ -2,18 +2,30 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from moto import mock_aws
-from tests.e2e.deployed import DeployedStack, deploy, pause_event_sources, tools_python, translate
+from tests.e2e.deployed import (
+    TOOLS_PYTHON_VARIABLE,
+    DeployedStack,
+    deploy,
+    pause_event_sources,
+    tools_python,
+    translate,
+)
 
 
 @pytest.fixture(scope="session")
 def translated_template() -> dict[str, Any]:
     """template.yaml through the Serverless transform (once per session: the translator takes ~1 s)."""
     if not tools_python().is_file():
+        if os.environ.get(
+            TOOLS_PYTHON_VARIABLE
+        ):  # `make test` and `make deploy-check` set it: never skip there
+            pytest.fail(f"{TOOLS_PYTHON_VARIABLE}={tools_python()} does not exist")
         pytest.skip(
             f"no tools virtualenv at {tools_python()} (aws-sam-translator): `make deploy-check` creates it, "
             "or set SAGECOST_TOOLS_PYTHON to an interpreter that has aws-sam-translator"
