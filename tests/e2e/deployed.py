@@ -119,6 +119,13 @@ class DeployedStack:
             monkeypatch.setenv(name, value)
         settings.reset()
 
+    def push_config(self, document: str, output: str = "ConfigParameterName") -> None:
+        """Write the stack's config parameter (or, with output="PricesParameterName", its price overrides)
+        as `sagecost config push` does."""
+        boto3.client("ssm", region_name=REGION).put_parameter(
+            Name=self.outputs[output], Value=document, Type="String", Overwrite=True
+        )
+
     # --- intrinsic functions ------------------------------------------------------------------
 
     def resolve(self, value: Any) -> Any:

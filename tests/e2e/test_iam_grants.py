@@ -68,9 +68,7 @@ def configure(
     environment, SAGECOST_CONFIG_JSON."""
     stack.use(function, monkeypatch)
     document = config.model_dump_json(exclude_defaults=True)
-    boto3.client("ssm", region_name=REGION).put_parameter(
-        Name=stack.outputs["ConfigParameterName"], Value=document, Type="String", Overwrite=True
-    )
+    stack.push_config(document)
     monkeypatch.setenv("SAGECOST_CONFIG_JSON", document)
     settings.reset()
 
@@ -103,6 +101,24 @@ def processing_job(name: str, labels: dict[str, str]) -> str:
             },
             Tags=tags(labels),
         )["ProcessingJobArn"]
+    )
+
+
+def invoked(endpoint_name: str, *, at: datetime) -> None:
+    """Traffic on an endpoint, as SageMaker publishes it to CloudWatch."""
+    boto3.client("cloudwatch", region_name=REGION).put_metric_data(
+        Namespace="AWS/SageMaker",
+        MetricData=[
+            {
+                "MetricName": "Invocations",
+                "Dimensions": [
+                    {"Name": "EndpointName", "Value": endpoint_name},
+                    {"Name": "VariantName", "Value": "AllTraffic"},
+                ],
+                "Timestamp": at,
+                "Value": 3,
+            }
+        ],
     )
 
 
@@ -259,10 +275,12 @@ def budget_alerter(stack: DeployedStack, recorder: CallRecorder, monkeypatch: py
 def idle_reaper(stack: DeployedStack, recorder: CallRecorder, monkeypatch: pytest.MonkeyPatch) -> None:
     from idle_reaper.handler import lambda_handler
 
+    sagemaker = boto3.client("sagemaker", region_name=REGION)
     policy = IdlePolicy(enforce=True, working_hours=WorkingHours(days=()))
     configure(stack, "IdleReaperFunction", monkeypatch, SagecostConfig(idle=policy))
     notebook("alice-dev", DEV)
     endpoint("quiet-dev", DEV)
+    busy = endpoint("busy-dev", DEV)  # warned at first, then used: its warning is taken back (DeleteTags)
     now = datetime.now(UTC) + timedelta(days=2)  # moto stamps resources with the wall clock
     studio = FakeStudioClient(
         [
@@ -294,7 +312,9 @@ def idle_reaper(stack: DeployedStack, recorder: CallRecorder, monkeypatch: pytes
         with recorder.running("IdleReaperFunction"):
             summary = lambda_handler({}, FakeLambdaContext())
         assert summary["failed"] == 0
+        invoked(busy.rsplit("/", 1)[1], at=now + timedelta(hours=1))
     assert studio.apps[0].status == "Deleted"
+    assert "sagecost:idle-warning" not in {t["Key"] for t in sagemaker.list_tags(ResourceArn=busy)["Tags"]}
     assert {a["action"].split("@")[0] for a in ledger(stack).actions()} >= {"idle-warning", "idle-stopped"}
 
 
