@@ -79,10 +79,13 @@ class Need:
     function: str
     action: str
     resource: str
+    tag_keys: tuple[str, ...] = ()
+    """The request's aws:TagKeys (the keys an AddTags writes or a DeleteTags removes)."""
     because: str = field(default="", compare=False)
 
     def __str__(self) -> str:
-        return f"{self.function}: {self.action} on {self.resource}"
+        keys = f" with aws:TagKeys {list(self.tag_keys)}" if self.tag_keys else ""
+        return f"{self.function}: {self.action} on {self.resource}{keys}"
 
 
 def _arn(service: str, resource: str) -> str:
@@ -206,8 +209,11 @@ class CallRecorder:
         """Record one call (botocore's hook calls this; so do fakes that stand in for a boto3 client)."""
         assert self.function is not None, "calls are recorded only while a function runs"
         self.calls.append(f"{self.function}: {service}:{operation}")
+        keys: tuple[str, ...] = ()
+        if service == "sagemaker" and operation in {"AddTags", "DeleteTags"}:
+            keys = tuple(sorted({t["Key"] for t in params.get("Tags", [])} | set(params.get("TagKeys", []))))
         for action, resource in needs_of_call(service, operation, params):
-            self.needs.append(Need(self.function, action, resource, because=f"{service}:{operation}"))
+            self.needs.append(Need(self.function, action, resource, keys, because=f"{service}:{operation}"))
 
     def of(self, function: str) -> list[Need]:
         return [need for need in self.needs if need.function == function]
@@ -274,13 +280,19 @@ def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
-def _matches(statement: dict[str, Any], action: str, resource: str) -> bool:
+def _matches(statement: dict[str, Any], need: Need) -> bool:
     """IAM matching: actions case-insensitively, resources case-sensitively, `*` and `?` as wildcards.
-    Conditions are not evaluated (taken as satisfiable)."""
+
+    Of the conditions, `ForAllValues:StringEquals` on `aws:TagKeys` is evaluated (the request's keys are
+    known); every other one (`aws:ResourceTag/...`: the resource's tags at call time) is taken as satisfied.
+    """
     actions = _as_list(statement.get("Action", []))
-    if not any(fnmatch.fnmatchcase(action.lower(), pattern.lower()) for pattern in actions):
+    if not any(fnmatch.fnmatchcase(need.action.lower(), pattern.lower()) for pattern in actions):
         return False
-    return any(fnmatch.fnmatchcase(resource, pattern) for pattern in _as_list(statement.get("Resource", [])))
+    if not any(fnmatch.fnmatchcase(need.resource, p) for p in _as_list(statement.get("Resource", []))):
+        return False
+    allowed_keys = statement.get("Condition", {}).get("ForAllValues:StringEquals", {}).get("aws:TagKeys")
+    return allowed_keys is None or set(need.tag_keys) <= set(_as_list(allowed_keys))
 
 
 def role_statements(stack: DeployedStack, function: str) -> list[dict[str, Any]]:
@@ -304,7 +316,6 @@ def missing_grants(stack: DeployedStack, function: str, needs: list[Need]) -> li
         {
             need
             for need in everything
-            if not any(_matches(s, need.action, need.resource) for s in allows)
-            or any(_matches(s, need.action, need.resource) for s in denies)
+            if not any(_matches(s, need) for s in allows) or any(_matches(s, need) for s in denies)
         }
     )

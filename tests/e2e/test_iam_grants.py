@@ -379,3 +379,16 @@ def test_the_check_fails_when_a_grant_is_removed(
 def test_a_call_is_named_by_function_action_and_resource() -> None:
     need = Need("IdleReaperFunction", "dynamodb:BatchGetItem", "arn:aws:dynamodb:us-east-1:1:table/t")
     assert str(need) == "IdleReaperFunction: dynamodb:BatchGetItem on arn:aws:dynamodb:us-east-1:1:table/t"
+
+
+def test_tags_outside_the_aws_tag_keys_condition_are_not_granted(deployed_stack: DeployedStack) -> None:
+    """AddTags is granted for the tag policy's keys only (aws:TagKeys): the check evaluates that condition."""
+    arn = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:endpoint/fraud-live"
+    policy_keys = Need("TagSweeperFunction", "sagemaker:AddTags", arn, ("Project", "Team"))
+    foreign_key = Need("TagSweeperFunction", "sagemaker:AddTags", arn, ("Project", "aws:cloudformation:x"))
+
+    assert missing_grants(deployed_stack, "TagSweeperFunction", [policy_keys]) == []
+    assert missing_grants(deployed_stack, "TagSweeperFunction", [foreign_key]) == [foreign_key]
+    assert str(foreign_key) == (
+        f"TagSweeperFunction: sagemaker:AddTags on {arn} with aws:TagKeys ['Project', 'aws:cloudformation:x']"
+    )
