@@ -14,7 +14,7 @@ DEMO_OUT ?= out/demo
 # Lambda runs python3.12: `sam build` needs that interpreter on PATH (pyenv's, if there is one).
 PY312_BIN := $(shell for p in "$$(command -v python3.12 2>/dev/null)" "$$(pyenv prefix 3.12 2>/dev/null)/bin/python3.12" "$$(pyenv prefix 3.12.1 2>/dev/null)/bin/python3.12"; do [ -x "$$p" ] && "$$p" -c 'import sys' 2>/dev/null && { dirname "$$p"; break; }; done)
 
-.PHONY: help demo test lint format typecheck template focus-env browser pytest unit integration e2e build bench clean
+.PHONY: help demo test lint format typecheck template focus-env browser pytest unit integration e2e deploy-check build bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -76,8 +76,15 @@ template: $(TOOLS)/.ready ## cfn-lint and sam validate --lint (offline, no crede
 	$(TOOLS)/bin/cfn-lint template.yaml
 	AWS_REGION=us-east-1 $(TOOLS)/bin/sam validate --lint
 
-pytest: $(VENV)/.ready ## unit, integration and end-to-end tests (sockets disabled)
-	$(BIN)/python -m pytest
+# The deploy check (tests/e2e/test_deployed_stack.py, test_iam_grants.py) translates template.yaml with
+# aws-sam-translator from the tools virtualenv, so the whole run gets it (and fails, not skips, without it).
+DEPLOY_CHECK_ENV := SAGECOST_TOOLS_PYTHON=$(abspath $(TOOLS))/bin/python
+
+pytest: $(VENV)/.ready $(TOOLS)/.ready ## unit, integration and end-to-end tests, the deploy check included (sockets disabled)
+	$(DEPLOY_CHECK_ENV) $(BIN)/python -m pytest
+
+deploy-check: $(VENV)/.ready $(TOOLS)/.ready ## the stack created on moto's CloudFormation; every call of every function granted by its role
+	$(DEPLOY_CHECK_ENV) $(BIN)/python -m pytest tests/e2e/test_deployed_stack.py tests/e2e/test_iam_grants.py
 
 unit: $(VENV)/.ready ## only the pure tests
 	$(BIN)/python -m pytest tests/unit

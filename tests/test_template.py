@@ -445,3 +445,183 @@ def test_alert_email_subscription_is_optional() -> None:
     assert TEMPLATE["Conditions"]["HasAlertEmail"] == {
         "Fn::Not": [{"Fn::Equals": [{"Ref": "AlertEmail"}, ""]}]
     }
+
+
+# ------------------------------------------------------------------------------------------------
+# grants per function (tests/e2e/test_iam_grants.py proves each call is granted; these pin the shape)
+# ------------------------------------------------------------------------------------------------
+
+METERING_WRITES = {
+    "dynamodb:BatchGetItem",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:ConditionCheckItem",
+}
+"""What metering writes to the ledger (the recorder, the sweeper, and the enforcer when it re-attributes)."""
+
+GRANTS: dict[str, set[str]] = {
+    "UsageRecorderFunction": METERING_WRITES
+    | {
+        "sagemaker:DescribeTrainingJob",
+        "sagemaker:DescribeTransformJob",
+        "sagemaker:ListTags",
+    },
+    "UsageSweeperFunction": METERING_WRITES
+    | {
+        "dynamodb:Query",
+        "sagemaker:ListEndpoints",
+        "sagemaker:ListNotebookInstances",
+        "sagemaker:DescribeEndpoint",
+        "sagemaker:DescribeEndpointConfig",
+        "sagemaker:DescribeNotebookInstance",
+    },
+    "TagEnforcerFunction": METERING_WRITES
+    | {
+        "dynamodb:Query",
+        "sagemaker:ListTags",
+        "sagemaker:AddTags",
+        "sagemaker:StopTrainingJob",
+        "sagemaker:StopProcessingJob",
+        "sagemaker:StopTransformJob",
+        "sns:Publish",
+        "kms:GenerateDataKey",
+        "kms:Decrypt",
+        "sqs:SendMessage",
+    },
+    "TagSweeperFunction": {
+        "sagemaker:ListNotebookInstances",
+        "sagemaker:ListEndpoints",
+        "sagemaker:ListEndpointConfigs",
+        "sagemaker:ListModels",
+        "sagemaker:ListTrainingJobs",
+        "sagemaker:ListProcessingJobs",
+        "sagemaker:ListTransformJobs",
+        "sagemaker:ListTags",
+        "sagemaker:AddTags",
+        "tag:GetResources",
+    },
+    "CostAllocatorFunction": {"dynamodb:Query", "ce:GetCostAndUsage", "s3:PutObject", "sns:Publish"},
+    "BudgetAlerterFunction": {
+        "dynamodb:DescribeStream",
+        "dynamodb:GetRecords",
+        "dynamodb:GetShardIterator",
+        "dynamodb:ListStreams",
+        "dynamodb:Query",
+        "dynamodb:GetItem",
+        "dynamodb:BatchGetItem",
+        "dynamodb:PutItem",
+        "dynamodb:DeleteItem",
+        "sqs:SendMessage",
+        "sns:Publish",
+        "kms:GenerateDataKey",
+        "kms:Decrypt",
+    },
+    "IdleReaperFunction": {
+        "sagemaker:ListEndpoints",
+        "sagemaker:ListNotebookInstances",
+        "sagemaker:ListApps",
+        "sagemaker:ListInferenceComponents",
+        "tag:GetResources",
+        "cloudwatch:GetMetricData",
+        "sagemaker:DescribeEndpoint",
+        "sagemaker:DescribeEndpointConfig",
+        "sagemaker:DescribeApp",
+        "sagemaker:AddTags",
+        "sagemaker:DeleteTags",
+        "sagemaker:StopNotebookInstance",
+        "sagemaker:DeleteEndpoint",
+        "sagemaker:DeleteApp",
+        "dynamodb:Query",
+        "dynamodb:BatchGetItem",
+        "dynamodb:BatchWriteItem",
+        "sns:Publish",
+        "kms:GenerateDataKey",
+        "kms:Decrypt",
+    },
+}
+"""Every action each function's role allows, besides ssm:GetParameter on its config (a change here is a
+change of what the function may do: review it, then update this table)."""
+
+PARAMETER_ARN = (
+    "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter/sagecost/${AWS::StackName}"
+)
+CONFIG_PARAMETER_ARNS = [{"Fn::Sub": f"{PARAMETER_ARN}/{name}"} for name in ("config", "prices")]
+
+
+def _function_statements(logical_id: str) -> list[dict[str, Any]]:
+    return [
+        statement
+        for policy in _as_list(RESOURCES[logical_id]["Properties"].get("Policies", []))
+        for statement in _as_list(policy["Statement"])
+    ]
+
+
+def _granting(logical_id: str, action: str) -> list[dict[str, Any]]:
+    return [s for s in _function_statements(logical_id) if action in _as_list(s["Action"])]
+
+
+def test_every_function_is_granted_exactly_its_actions() -> None:
+    assert {spec.logical_id for spec in FUNCTIONS} == set(GRANTS)
+    for logical_id, expected in GRANTS.items():
+        granted = {a for s in _function_statements(logical_id) for a in _as_list(s["Action"])}
+        assert granted == expected | {"ssm:GetParameter"}, logical_id
+
+
+def test_every_function_reads_exactly_the_config_and_prices_parameters() -> None:
+    for spec in FUNCTIONS:
+        (statement,) = _granting(spec.logical_id, "ssm:GetParameter")
+        assert _as_list(statement["Action"]) == ["ssm:GetParameter"], spec.logical_id
+        assert statement["Resource"] == CONFIG_PARAMETER_ARNS, spec.logical_id
+        assert "Condition" not in statement
+
+
+def test_config_and_prices_parameters_are_what_the_functions_read() -> None:
+    for logical_id, name in (("ConfigParameter", "config"), ("PricesParameter", "prices")):
+        properties = RESOURCES[logical_id]["Properties"]
+        assert RESOURCES[logical_id]["Type"] == "AWS::SSM::Parameter"
+        assert properties["Name"] == {"Fn::Sub": f"/sagecost/${{AWS::StackName}}/{name}"}
+        assert (properties["Type"], properties["Tier"], properties["Value"]) == (
+            "String",
+            "Intelligent-Tiering",
+            "{}",
+        )
+        assert "sagecost config push" in properties["Description"]
+    variables = TEMPLATE["Globals"]["Function"]["Environment"]["Variables"]
+    assert variables["SAGECOST_CONFIG_PARAMETER"] == {"Ref": "ConfigParameter"}
+    assert variables["SAGECOST_PRICES_PARAMETER"] == {"Ref": "PricesParameter"}
+    outputs = TEMPLATE["Outputs"]
+    assert outputs["ConfigParameterName"]["Value"] == {"Ref": "ConfigParameter"}
+    assert outputs["PricesParameterName"]["Value"] == {"Ref": "PricesParameter"}
+    assert outputs["BudgetStreamFailureQueueUrl"]["Value"] == {"Ref": "BudgetStreamFailureQueue"}
+
+
+def test_a_query_on_an_index_is_granted_on_that_index() -> None:
+    """IAM needs `<table-arn>/index/<name>` for a Query on a GSI: the table ARN alone does not cover it."""
+    by_month = {"Fn::Sub": "${LedgerTable.Arn}/index/by_month"}
+    (allocator,) = _granting("CostAllocatorFunction", "dynamodb:Query")
+    assert allocator["Resource"] == [_getatt("LedgerTable"), by_month]
+    for logical_id in ("UsageSweeperFunction", "IdleReaperFunction"):
+        (statement,) = _granting(logical_id, "dynamodb:Query")
+        assert {"Fn::Sub": "${LedgerTable.Arn}/index/*"} in _as_list(statement["Resource"]), logical_id
+
+
+def test_destructive_and_tagging_grants_keep_their_conditions() -> None:
+    for logical_id in ("TagEnforcerFunction", "IdleReaperFunction"):
+        stops = [
+            s
+            for s in _function_statements(logical_id)
+            if any(
+                a.startswith(("sagemaker:Stop", "sagemaker:Delete")) and a != "sagemaker:DeleteTags"
+                for a in _as_list(s["Action"])
+            )
+        ]
+        assert stops, logical_id
+        for statement in stops:
+            assert statement["Condition"]["Null"] == {"aws:ResourceTag/Environment": "false"}, logical_id
+            assert statement["Condition"]["StringNotEquals"] == {
+                "aws:ResourceTag/Environment": {"Ref": "ProductionEnvironmentValues"}
+            }
+    for logical_id in ("TagEnforcerFunction", "TagSweeperFunction", "IdleReaperFunction"):
+        for statement in _granting(logical_id, "sagemaker:AddTags"):
+            assert "aws:TagKeys" in statement["Condition"]["ForAllValues:StringEquals"], logical_id
