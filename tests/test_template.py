@@ -277,7 +277,12 @@ def test_no_allow_statement_has_a_wildcard_action() -> None:
 def test_resource_star_only_for_list_actions() -> None:
     """ "*" is granted only where the action has no resource-level permissions (SageMaker List*, and the
     Tagging API's GetResources, Cost Explorer)."""
-    without_resource_types = {"tag:GetResources", "ce:GetCostAndUsage", "cloudwatch:GetMetricData"}
+    without_resource_types = {
+        "tag:GetResources",
+        "ce:GetCostAndUsage",
+        "ce:GetTags",
+        "cloudwatch:GetMetricData",
+    }
     for where, kind, statement in _statements():
         if kind != "identity" or statement["Effect"] != "Allow":
             continue
@@ -501,7 +506,13 @@ GRANTS: dict[str, set[str]] = {
         "sagemaker:AddTags",
         "tag:GetResources",
     },
-    "CostAllocatorFunction": {"dynamodb:Query", "ce:GetCostAndUsage", "s3:PutObject", "sns:Publish"},
+    "CostAllocatorFunction": {
+        "dynamodb:Query",
+        "ce:GetCostAndUsage",
+        "ce:GetTags",
+        "s3:PutObject",
+        "sns:Publish",
+    },
     "BudgetAlerterFunction": {
         "dynamodb:DescribeStream",
         "dynamodb:GetRecords",

@@ -13,6 +13,7 @@ missing resources are of those types is what a real deploy would create, minus t
 from __future__ import annotations
 
 import copy
+import importlib
 import io
 import json
 import os
@@ -28,7 +29,7 @@ from typing import Any
 import boto3
 from moto.backends import get_backend
 
-from sagecost import settings
+from sagecost import wiring
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
@@ -114,10 +115,13 @@ class DeployedStack:
         }
 
     def use(self, function: str, monkeypatch: Any) -> None:
-        """Give the process this function's environment (and forget settings built from another)."""
+        """Give the process this function's environment and start it cold: its handler module is imported
+        anew, so its settings (read at import, as in Lambda) are this deployment's."""
         for name, value in self.lambda_environment(function).items():
             monkeypatch.setenv(name, value)
-        settings.reset()
+        wiring.reset()
+        handler = str(self.resources[function]["Properties"]["Handler"]).rsplit(".", 1)[0]
+        importlib.reload(importlib.import_module(handler))
 
     def push_config(self, document: str, output: str = "ConfigParameterName") -> None:
         """Write the stack's config parameter (or, with output="PricesParameterName", its price overrides)

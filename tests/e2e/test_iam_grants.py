@@ -25,7 +25,7 @@ from tests.integration.test_handlers import sqs_event
 from tests.integration.test_idle_reaper import endpoint, notebook
 from tests.integration.test_tag_enforcer import POLICY, create_call, create_training_job
 
-from sagecost import clock, settings
+from sagecost import clock, wiring
 from sagecost.adapters.ledger import DynamoLedger
 from sagecost.adapters.studio import Boto3StudioApps
 from sagecost.domain.idleness import IdleWarning
@@ -64,13 +64,17 @@ def configure(
     stack: DeployedStack, function: str, monkeypatch: pytest.MonkeyPatch, config: SagecostConfig
 ) -> None:
     """The function's deployed environment, with `config` pushed where a deployed function reads it: the
-    stack's config parameter (what `sagecost config push` writes) and, while settings read it from the
-    environment, SAGECOST_CONFIG_JSON."""
+    stack's config parameter (what `sagecost config push` writes)."""
     stack.use(function, monkeypatch)
-    document = config.model_dump_json(exclude_defaults=True)
-    stack.push_config(document)
-    monkeypatch.setenv("SAGECOST_CONFIG_JSON", document)
-    settings.reset()
+    stack.push_config(config.model_dump_json(exclude_defaults=True))
+
+
+def cost_explorer_tags(monkeypatch: pytest.MonkeyPatch, keys: list[str]) -> None:
+    """moto has no GetTags: answer it as Cost Explorer does (the tag keys in the period's cost data)."""
+    from moto.ce.responses import CostExplorerResponse
+
+    answer = json.dumps({"Tags": keys, "ReturnSize": len(keys), "TotalSize": len(keys)})
+    monkeypatch.setattr(CostExplorerResponse, "get_tags", lambda self: answer, raising=False)
 
 
 def ledger(stack: DeployedStack) -> DynamoLedger:
@@ -250,6 +254,7 @@ def cost_allocator(stack: DeployedStack, recorder: CallRecorder, monkeypatch: py
         {"reason": "no traffic"},
     )
     canned_bill({"fraud": "66", "growth": "44"})
+    cost_explorer_tags(monkeypatch, ["Project", "Team"])
     with recorder.running("CostAllocatorFunction"):
         result = lambda_handler(
             sample("cost_allocator/on-demand.json") | {"month": "2026-10"}, FakeLambdaContext()
@@ -301,10 +306,12 @@ def idle_reaper(stack: DeployedStack, recorder: CallRecorder, monkeypatch: pytes
         | {policy.warning_tag: IdleWarning(now - timedelta(hours=3), now - timedelta(hours=1)).tag_value()}
     }
     monkeypatch.setattr(
-        settings, "Boto3StudioApps", lambda _client: Boto3StudioApps(RecordedStudio(studio, recorder))
+        wiring, "Boto3StudioApps", lambda _client: Boto3StudioApps(RecordedStudio(studio, recorder))
     )
+    import idle_reaper.handler
+
     with recorder.running("IdleReaperFunction"):
-        reaper = settings.idle_reaper()
+        reaper = wiring.idle_reaper(wiring.adapters(idle_reaper.handler.SETTINGS))
     tags_of_everything = reaper.tags
     reaper.tags = lambda: tags_of_everything() | warned
     for moment in (now, now + timedelta(hours=2, minutes=5)):
