@@ -639,6 +639,21 @@ def test_access_denied_names_the_iam_action(
     assert "fix: allow the IAM action cloudtrail:DescribeTrails to the caller" in run.lines["cloudtrail"]
 
 
+def test_a_stack_the_caller_cannot_read_is_one_problem_and_its_checks_are_skipped(
+    deployed: dict[str, str], clients: Callable[..., None], doctor: Callable[..., Run]
+) -> None:
+    cloudformation = Stubber(boto3.client("cloudformation"))
+    cloudformation.add_client_error("describe_stacks", "AccessDenied", "not authorized", http_status_code=403)
+    cloudformation.activate()
+    clients(ce=cost_explorer(), cloudformation=cloudformation)
+
+    run = doctor("--stack", STACK)
+
+    assert run.problems() == ["stack"]
+    assert "fix: allow the IAM action cloudformation:DescribeStacks to the caller" in run.lines["stack"]
+    assert all(run.outcome(check) == "skipped" for check in ALL_CHECKS[5:])
+
+
 @pytest.fixture
 def no_aws_configuration(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
     """No credentials or region anywhere botocore looks (and no instance metadata to ask)."""

@@ -489,17 +489,27 @@ STACK_CHECKS: Final = (
 )
 
 
-def _stack_findings(
-    reads: AccountReads, stack: str, catalog: PriceCatalog, month: str
-) -> tuple[list[Finding], SagecostConfig | None]:
-    outputs = reads.stack_outputs(stack)
+def read_stack_outputs(reads: AccountReads, stack: str) -> dict[str, str] | Finding:
+    """The stack's outputs, or the problem that keeps the stack's checks from running."""
+    try:
+        outputs = reads.stack_outputs(stack)
+    except AwsReadError as error:
+        return _as_problem("stack", error)
     if outputs is None:
-        missing = problem(
+        return problem(
             "stack",
             f"no stack {stack} in {reads.region}",
             f"check the name and --region, or deploy it: sam build && sam deploy --stack-name {stack}",
         )
-        return [missing, *(skipped(check, f"needs stack {stack}") for check in STACK_CHECKS)], None
+    return outputs
+
+
+def _stack_findings(
+    reads: AccountReads, stack: str, catalog: PriceCatalog, month: str
+) -> tuple[list[Finding], SagecostConfig | None]:
+    outputs = read_stack_outputs(reads, stack)
+    if isinstance(outputs, Finding):
+        return [outputs, *(skipped(check, f"needs stack {stack}") for check in STACK_CHECKS)], None
     findings = [ok("stack", f"{stack} in {reads.region}")]
     for output, check in TOPIC_OUTPUTS:
         findings.append(guarded(check, partial(check_topic, reads, stack, outputs, output, check)))
@@ -527,10 +537,7 @@ def run_doctor(
     stack_findings: list[Finding] = []
     config: SagecostConfig | None = None
     if stack is not None:
-        try:
-            stack_findings, config = _stack_findings(reads, stack, catalog, today.strftime("%Y-%m"))
-        except AwsReadError as error:
-            stack_findings = [_as_problem("stack", error)]
+        stack_findings, config = _stack_findings(reads, stack, catalog, today.strftime("%Y-%m"))
     origin = "tag keys of the stack's config" if config else "tag keys of the default policy"
     account = [
         guarded("cloudtrail", lambda: check_cloudtrail(reads)),
