@@ -627,7 +627,7 @@ def test_access_denied_names_the_iam_action(
     cloudtrail.add_client_error(
         "describe_trails",
         "AccessDeniedException",
-        "User is not authorized to perform cloudtrail:DescribeTrails",
+        "User is not authorized\n  to perform cloudtrail:DescribeTrails",  # a message on two lines
     )
     cloudtrail.activate()
     clients(ce=cost_explorer(), cloudtrail=cloudtrail)
@@ -635,7 +635,7 @@ def test_access_denied_names_the_iam_action(
     run = doctor()
 
     assert run.problems() == ["cloudtrail"]
-    assert "cloudtrail:DescribeTrails failed: User is not authorized" in run.lines["cloudtrail"]
+    assert "cloudtrail:DescribeTrails failed: User is not authorized to perform" in run.lines["cloudtrail"]
     assert "fix: allow the IAM action cloudtrail:DescribeTrails to the caller" in run.lines["cloudtrail"]
 
 

@@ -53,14 +53,20 @@ class FailureKind(StrEnum):
     OTHER = "other"
 
 
+def _one_line(text: str, limit: int = 300) -> str:
+    """An error message fit for one output line (a proxy's or emulator's HTML error page included)."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
 class AwsReadError(Exception):
     """A read AWS refused or that never reached AWS; `action` is the IAM action, e.g. `sns:ListTopics`."""
 
     def __init__(self, action: str, kind: FailureKind, message: str, code: str = "") -> None:
-        super().__init__(f"{action}: {message}")
         self.action = action
         self.kind = kind
-        self.message = message
+        self.message = _one_line(message)
+        super().__init__(f"{action}: {self.message}")
         self.code = code
 
 
