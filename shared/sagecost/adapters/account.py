@@ -113,13 +113,12 @@ class ClassicEventSelector:
 
 @dataclass(frozen=True)
 class FieldSelector:
-    """One statement of an advanced event selector: a record field and the operators on it."""
+    """One statement of an advanced event selector: a record field and its Equals / NotEquals values (the
+    operators management-event selectors use)."""
 
     field: str
     equals: tuple[str, ...] = ()
     not_equals: tuple[str, ...] = ()
-    starts_with: tuple[str, ...] = ()
-    not_starts_with: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -156,8 +155,6 @@ def _field_selector(raw: Mapping[str, Any]) -> FieldSelector:
         field=str(raw["Field"]),
         equals=tuple(raw.get("Equals", ())),
         not_equals=tuple(raw.get("NotEquals", ())),
-        starts_with=tuple(raw.get("StartsWith", ())),
-        not_starts_with=tuple(raw.get("NotStartsWith", ())),
     )
 
 

@@ -106,7 +106,7 @@ def aws_error_fix(error: AwsReadError) -> str:
     if error.kind is FailureKind.NO_REGION:
         return NO_REGION_FIX
     if error.kind is FailureKind.ACCESS_DENIED:
-        return f"allow the IAM action {error.action} to the caller (see the README's doctor permissions)"
+        return f"allow the IAM action {error.action} to the caller"
     if error.kind is FailureKind.UNREACHABLE:
         return "check the network, and AWS_ENDPOINT_URL if it is set"
     return f"act on AWS's answer to {error.action} and run `sagecost doctor` again"
@@ -144,14 +144,20 @@ def _field(fields: Sequence[FieldSelector], name: str) -> FieldSelector | None:
     return next((field for field in fields if field.field == name), None)
 
 
+def _excludes_writes(read_only: FieldSelector | None) -> bool:
+    """`readOnly` Equals `true` keeps only reads (NotEquals `false` says the same); absent, both are kept."""
+    if read_only is None:
+        return False
+    if read_only.equals:
+        return "false" not in read_only.equals
+    return "false" in read_only.not_equals
+
+
 def _advanced_selector_logs_sagemaker_writes(fields: Sequence[FieldSelector]) -> bool:
     category = _field(fields, "eventCategory")
     if category is None or "Management" not in category.equals:
         return False
-    read_only = _field(fields, "readOnly")
-    if read_only is not None and (
-        ("false" not in read_only.equals) if read_only.equals else ("false" in read_only.not_equals)
-    ):
+    if _excludes_writes(_field(fields, "readOnly")):
         return False
     source = _field(fields, "eventSource")
     return source is None or (
