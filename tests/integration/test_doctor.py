@@ -71,13 +71,30 @@ def create_trail(name: str = TRAIL, *, logging: bool = True, selectors: dict[str
         cloudtrail.start_logging(Name=name)
 
 
-def create_stack(outputs: dict[str, str]) -> None:
-    """A plain CloudFormation stack whose outputs name resources made beside it."""
+def create_stack(
+    outputs: dict[str, str], policy_tag_keys: str = "Project,Team,CostCenter,Environment,Owner"
+) -> None:
+    """A plain CloudFormation stack whose outputs name resources made beside it, deployed with
+    template.yaml's IAM parameters (their defaults unless told)."""
     template = {
+        "Parameters": {
+            "PolicyTagKeys": {"Type": "String"},
+            "ProductionEnvironmentValues": {"Type": "String"},
+        },
         "Resources": {"Placeholder": {"Type": "AWS::SNS::Topic"}},
         "Outputs": {key: {"Value": value} for key, value in outputs.items()},
     }
-    boto3.client("cloudformation").create_stack(StackName=STACK, TemplateBody=json.dumps(template))
+    boto3.client("cloudformation").create_stack(
+        StackName=STACK,
+        TemplateBody=json.dumps(template),
+        Parameters=[
+            {"ParameterKey": "PolicyTagKeys", "ParameterValue": policy_tag_keys},
+            {
+                "ParameterKey": "ProductionEnvironmentValues",
+                "ParameterValue": "prod,production,Prod,Production,PROD",
+            },
+        ],
+    )
 
 
 @pytest.fixture
@@ -256,8 +273,8 @@ def test_no_trail_is_a_problem_with_the_create_trail_commands(
     assert run.problems() == ["cloudtrail"]
     line = run.lines["cloudtrail"]
     assert "no CloudTrail trail logs us-east-1" in line
-    assert "fix: aws cloudtrail create-trail --name sagecost-trail" in line
-    assert "&& aws cloudtrail start-logging --name sagecost-trail" in line
+    assert "fix: aws cloudtrail create-trail --name sagecost --s3-bucket-name BUCKET" in line
+    assert "&& aws cloudtrail start-logging --name sagecost " in line
 
 
 def test_a_stopped_trail_is_a_problem_with_start_logging(
@@ -412,7 +429,7 @@ def test_the_stack_config_names_the_tag_keys_checked(
         Value=json.dumps({"tags": {"project": {"key": "CostProject"}}}),
         Overwrite=True,
     )
-    create_stack(outputs)
+    create_stack(outputs, policy_tag_keys="CostProject,Team,CostCenter,Environment,Owner")
     keys = ["CostCenter", "CostProject", "Environment", "Owner", "Team"]
     stubber = cost_explorer(keys=keys)
     clients(ce=stubber)
@@ -520,6 +537,22 @@ def test_an_invalid_config_is_a_problem_naming_the_setting(
     assert run.problems() == ["config"]
     assert "is not a valid sagecost config: tags.default_mode:" in run.lines["config"]
     assert f"sagecost config push FILE --stack {STACK}" in run.lines["config"]
+
+
+def test_a_config_the_stacks_iam_contradicts_is_a_problem(
+    deployed: dict[str, str], clients: Callable[..., None], doctor: Callable[..., Run]
+) -> None:
+    # Given the config writes a key the stack's PolicyTagKeys (the enforcer's aws:TagKeys) does not allow
+    boto3.client("ssm").put_parameter(
+        Name="/sagecost/config", Value=json.dumps({"tags": {"team": {"key": "Squad"}}}), Overwrite=True
+    )
+    clients(ce=cost_explorer(keys=["CostCenter", "Environment", "Owner", "Project", "Squad"]))
+
+    run = doctor("--stack", STACK)
+
+    assert run.problems() == ["config"]
+    assert "contradicts the stack's IAM conditions: the tag policy writes Squad" in run.lines["config"]
+    assert f"then sagecost config push FILE --stack {STACK}" in run.lines["config"]
 
 
 def test_a_stack_without_the_new_outputs_says_to_redeploy(

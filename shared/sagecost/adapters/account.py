@@ -27,6 +27,7 @@ from botocore.exceptions import (
 )
 
 from sagecost.adapters.ledger import DynamoLedger
+from sagecost.adapters.stacks import Stack
 from sagecost.models.ledger import Dimension, ResourceLine
 from sagecost.models.prices import Component
 
@@ -240,17 +241,24 @@ class AccountReader:
 
     # --- a deployed stack ------------------------------------------------------------------------------
 
-    def stack_outputs(self, stack: str) -> dict[str, str] | None:
-        """OutputKey -> OutputValue, or None when no stack of that name exists in the region."""
+    def stack(self, name: str) -> Stack | None:
+        """The stack's outputs and parameters, or None when no stack of that name exists in the region."""
         try:
             with _reading("cloudformation:DescribeStacks"):
-                stacks = self._client("cloudformation").describe_stacks(StackName=stack)["Stacks"]
+                stacks = self._client("cloudformation").describe_stacks(StackName=name)["Stacks"]
         except AwsReadError as error:
             if error.code == "ValidationError" and "does not exist" in error.message:
                 return None
             raise
-        outputs = stacks[0].get("Outputs", ()) if stacks else ()
-        return {str(output["OutputKey"]): str(output["OutputValue"]) for output in outputs}
+        described = stacks[0] if stacks else {}
+        return Stack(
+            name=name,
+            outputs={str(o["OutputKey"]): str(o["OutputValue"]) for o in described.get("Outputs", ())},
+            parameters={
+                str(p["ParameterKey"]): str(p.get("ParameterValue", ""))
+                for p in described.get("Parameters", ())
+            },
+        )
 
     def subscription_arns(self, topic_arn: str) -> list[str]:
         """Each subscription's ARN; `PendingConfirmation` for one not confirmed yet."""

@@ -8,7 +8,7 @@ exact command or console step that fixes it, or skipped (a check it depends on f
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
@@ -26,6 +26,9 @@ from sagecost.adapters.account import (
     QueueDepth,
     TrailSetup,
 )
+from sagecost.adapters.parameters import problems_of
+from sagecost.adapters.stacks import Stack
+from sagecost.domain.deployment import conflicts
 from sagecost.models.config import SagecostConfig
 from sagecost.models.prices import PriceCatalog
 
@@ -71,7 +74,7 @@ class AccountReads(Protocol):
 
     def probe_cost_explorer(self, today: date) -> None: ...
 
-    def stack_outputs(self, stack: str) -> dict[str, str] | None: ...
+    def stack(self, name: str) -> Stack | None: ...
 
     def subscription_arns(self, topic_arn: str) -> list[str]: ...
 
@@ -211,8 +214,8 @@ def check_cloudtrail(reads: AccountReads) -> Finding:
     return problem(
         "cloudtrail",
         f"no CloudTrail trail logs {region}: {consequence}",
-        "aws cloudtrail create-trail --name sagecost-trail --s3-bucket-name BUCKET --is-multi-region-trail "
-        "&& aws cloudtrail start-logging --name sagecost-trail (BUCKET needs the CloudTrail bucket policy; "
+        "aws cloudtrail create-trail --name sagecost --s3-bucket-name BUCKET --is-multi-region-trail "
+        "&& aws cloudtrail start-logging --name sagecost (BUCKET needs the CloudTrail bucket policy; "
         "the console's CloudTrail > Create trail makes the bucket and its policy)",
     )
 
@@ -328,15 +331,13 @@ def prices_push_fix(stack: str) -> str:
     return f"sagecost prices push FILE --stack {stack}"
 
 
-def _missing_output(check: str, stack: str, output: str, then: str | None = None) -> Finding:
-    fix = redeploy_fix(stack) + (f", then {then}" if then else "")
-    return problem(check, f"stack {stack} has no output {output}", fix)
+def _missing_output(check: str, stack: Stack, output: str, then: str | None = None) -> Finding:
+    fix = redeploy_fix(stack.name) + (f", then {then}" if then else "")
+    return problem(check, f"stack {stack.name} has no output {output}", fix)
 
 
-def check_topic(
-    reads: AccountReads, stack: str, outputs: Mapping[str, str], output: str, check: str
-) -> Finding:
-    topic = outputs.get(output)
+def check_topic(reads: AccountReads, stack: Stack, output: str, check: str) -> Finding:
+    topic = stack.outputs.get(output)
     if topic is None:
         return _missing_output(check, stack, output)
     subscriptions = reads.subscription_arns(topic)
@@ -359,44 +360,31 @@ def check_topic(
     return problem(check, f"{topic}: no subscription: nobody receives what it sends", subscribe)
 
 
-def first_validation_error(error: ValidationError) -> str:
-    issues = error.errors(include_url=False)
-    first = issues[0]
-    where = ".".join(str(part) for part in first["loc"]) or "(top level)"
-    more = f" (+{len(issues) - 1} more)" if len(issues) > 1 else ""
-    return f"{where}: {first['msg']}{more}"
-
-
-def read_stack_config(
-    reads: AccountReads, stack: str, outputs: Mapping[str, str]
-) -> tuple[Finding, SagecostConfig | None]:
-    """The stack's config parameter, validated as the functions will read it (`{}` is the defaults)."""
-    check = "config"
-    name = outputs.get("ConfigParameterName")
+def read_stack_config(reads: AccountReads, stack: Stack) -> tuple[Finding, SagecostConfig | None]:
+    """The stack's config parameter, validated as the functions read it (`{}` is the defaults) and held
+    against the IAM conditions the stack was deployed with, as `sagecost config push` does."""
+    check, push = "config", config_push_fix(stack.name)
+    name = stack.outputs.get("ConfigParameterName")
     if name is None:
-        return _missing_output(check, stack, "ConfigParameterName", then=config_push_fix(stack)), None
+        return _missing_output(check, stack, "ConfigParameterName", then=push), None
     text = reads.parameter(name)
     if text is None:
-        return problem(
-            check, f"no SSM parameter {name}: the functions have no config", config_push_fix(stack)
-        ), None
+        return problem(check, f"no SSM parameter {name}: the functions have no config", push), None
     try:
-        config = SagecostConfig.model_validate_json(text)
+        config = SagecostConfig.model_validate_json(text or "{}")
     except ValidationError as error:
-        return (
-            problem(
-                check,
-                f"SSM parameter {name} is not a valid sagecost config: {first_validation_error(error)}",
-                f"fix the file, `sagecost config validate FILE`, then {config_push_fix(stack)}",
-            ),
-            None,
-        )
-    shape = "the defaults" if json.loads(text) == {} else f"{len(config.budgets.limits)} budget(s)"
+        detail = f"SSM parameter {name} is not a valid sagecost config: {problems_of(error)}"
+        return problem(check, detail, f"fix the file (`sagecost config validate FILE`), then {push}"), None
+    contradictions = conflicts(config, stack.conditions())
+    if contradictions:
+        detail = f"SSM parameter {name} contradicts the stack's IAM conditions: {'; '.join(contradictions)}"
+        return problem(check, detail, f"change the config or redeploy as said, then {push}"), config
+    shape = "the defaults" if config == SagecostConfig() else f"{len(config.budgets.limits)} budget(s)"
     return ok(check, f"SSM parameter {name} holds a valid config ({shape})"), config
 
 
-def check_queue(reads: AccountReads, stack: str, outputs: Mapping[str, str], role: QueueRole) -> Finding:
-    url = outputs.get(role.output)
+def check_queue(reads: AccountReads, stack: Stack, role: QueueRole) -> Finding:
+    url = stack.outputs.get(role.output)
     if url is None:
         return _missing_output(role.check, stack, role.output)
     depth = reads.queue_depth(url)
@@ -410,20 +398,9 @@ def check_queue(reads: AccountReads, stack: str, outputs: Mapping[str, str], rol
     )
 
 
-def price_override(text: str) -> PriceCatalog | None:
-    """The prices parameter's catalog; None for `{}` (no override). Raises ValidationError or ValueError."""
-    if json.loads(text) == {}:
-        return None
-    return PriceCatalog.model_validate_json(text)
-
-
-def missing_prices(
-    needed: set[PricedLine], catalog: PriceCatalog, override: PriceCatalog | None
-) -> list[PricedLine]:
-    """The lines no price covers: the override adds and replaces rates of the packaged catalog."""
+def missing_prices(needed: set[PricedLine], catalog: PriceCatalog) -> list[PricedLine]:
+    """The lines `catalog` (the packaged one with the override applied) has no price for."""
     known = {price.key for price in catalog.prices}
-    if override is not None:
-        known |= {price.key for price in override.prices}
     return sorted(
         (line for line in needed if (line.region, line.component, line.instance_type) not in known),
         key=lambda line: (line.region, line.component.value, line.instance_type),
@@ -431,56 +408,57 @@ def missing_prices(
 
 
 def read_price_override(
-    reads: AccountReads, stack: str, parameter: str
+    reads: AccountReads, stack: Stack, parameter: str
 ) -> tuple[PriceCatalog | None, Finding | None]:
     """The override in the prices parameter (None for `{}`), or the problem that stops the check."""
+    push = prices_push_fix(stack.name)
     text = reads.parameter(parameter)
     if text is None:
         return None, problem(
             "prices",
             f"no SSM parameter {parameter} (`{{}}` means no price override)",
-            f"{prices_push_fix(stack)} "
-            f"(or aws ssm put-parameter --name {parameter} --type String --value '{{}}')",
+            f"{push} (or aws ssm put-parameter --name {parameter} --type String --value '{{}}')",
         )
     try:
-        return price_override(text), None
+        if not text.strip() or json.loads(text) == {}:
+            return None, None
+        return PriceCatalog.model_validate_json(text), None
     except ValidationError as error:
-        why = f"is not a price catalog: {first_validation_error(error)}"
+        why = f"is not a price catalog: {problems_of(error)}"
     except ValueError as error:
         why = f"is not JSON: {error}"
-    return None, problem("prices", f"SSM parameter {parameter} {why}", prices_push_fix(stack))
+    return None, problem("prices", f"SSM parameter {parameter} {why}", push)
 
 
-def check_prices(
-    reads: AccountReads, stack: str, outputs: Mapping[str, str], catalog: PriceCatalog, month: str
-) -> Finding:
+def check_prices(reads: AccountReads, stack: Stack, catalog: PriceCatalog, month: str) -> Finding:
     check = "prices"
-    table, parameter = outputs.get("LedgerTableName"), outputs.get("PricesParameterName")
+    table, parameter = stack.outputs.get("LedgerTableName"), stack.outputs.get("PricesParameterName")
     if table is None:
         return _missing_output(check, stack, "LedgerTableName")
     if parameter is None:
-        return _missing_output(check, stack, "PricesParameterName", then=prices_push_fix(stack))
+        return _missing_output(check, stack, "PricesParameterName", then=prices_push_fix(stack.name))
     override, unusable = read_price_override(reads, stack, parameter)
     if unusable is not None:
         return unusable
     needed, unreadable = reads.priced_lines(table, month)
-    unpriced = missing_prices(needed, catalog, override)
+    unpriced = missing_prices(needed, catalog if override is None else catalog.with_override(override))
     source = "the packaged catalog" + (
         f" and the override's {len(override.prices)} prices" if override else ""
     )
     if unpriced:
         listed = ", ".join(f"{line.region} {line.component.value} {line.instance_type}" for line in unpriced)
-        region = unpriced[0].region
         return problem(
             check,
             f"no price in {source} for {len(unpriced)} instance type(s) seen in {month} "
             f"(region, component, type): {listed}; their usage is metered as unpriced",
-            f"sagecost prices refresh --region {region} --out prices.json (or add the rates to a catalog "
-            f"file), then sagecost prices push prices.json --stack {stack}",
+            f"sagecost prices refresh --region {unpriced[0].region} --out prices.json (or add the rates to a "
+            f"catalog file), then sagecost prices push prices.json --stack {stack.name}",
         )
     note = f"; {unreadable} unreadable ledger line(s) ignored" if unreadable else ""
     return ok(
-        check, f"the {len(needed)} priced line kind(s) seen in {month} all have a price in {source}{note}"
+        check,
+        f"all {len(needed)} instance type(s) seen in {month} (by region and component) have a price "
+        f"in {source}{note}",
     )
 
 
@@ -495,39 +473,39 @@ STACK_CHECKS: Final = (
 )
 
 
-def read_stack_outputs(reads: AccountReads, stack: str) -> dict[str, str] | Finding:
-    """The stack's outputs, or the problem that keeps the stack's checks from running."""
+def read_stack(reads: AccountReads, name: str) -> Stack | Finding:
+    """The stack, or the problem that keeps its checks from running."""
     try:
-        outputs = reads.stack_outputs(stack)
+        stack = reads.stack(name)
     except AwsReadError as error:
         return _as_problem("stack", error)
-    if outputs is None:
+    if stack is None:
         return problem(
             "stack",
-            f"no stack {stack} in {reads.region}",
-            f"check the name and --region, or deploy it: sam build && sam deploy --stack-name {stack}",
+            f"no stack {name} in {reads.region}",
+            f"check the name and --region, or deploy it: sam build && sam deploy --stack-name {name}",
         )
-    return outputs
+    return stack
 
 
 def _stack_findings(
-    reads: AccountReads, stack: str, catalog: PriceCatalog, month: str
+    reads: AccountReads, name: str, catalog: PriceCatalog, month: str
 ) -> tuple[list[Finding], SagecostConfig | None]:
-    outputs = read_stack_outputs(reads, stack)
-    if isinstance(outputs, Finding):
-        return [outputs, *(skipped(check, f"needs stack {stack}") for check in STACK_CHECKS)], None
-    findings = [ok("stack", f"{stack} in {reads.region}")]
+    stack = read_stack(reads, name)
+    if isinstance(stack, Finding):
+        return [stack, *(skipped(check, f"needs stack {name}") for check in STACK_CHECKS)], None
+    findings = [ok("stack", f"{name} in {reads.region}")]
     for output, check in TOPIC_OUTPUTS:
-        findings.append(guarded(check, partial(check_topic, reads, stack, outputs, output, check)))
+        findings.append(guarded(check, partial(check_topic, reads, stack, output, check)))
     config: SagecostConfig | None = None
     try:
-        config_finding, config = read_stack_config(reads, stack, outputs)
+        config_finding, config = read_stack_config(reads, stack)
     except AwsReadError as error:
         config_finding = _as_problem("config", error)
     findings.append(config_finding)
     for role in QUEUE_ROLES:
-        findings.append(guarded(role.check, partial(check_queue, reads, stack, outputs, role)))
-    findings.append(guarded("prices", partial(check_prices, reads, stack, outputs, catalog, month)))
+        findings.append(guarded(role.check, partial(check_queue, reads, stack, role)))
+    findings.append(guarded("prices", partial(check_prices, reads, stack, catalog, month)))
     return findings, config
 
 
