@@ -574,6 +574,38 @@ def cmd_prices_show(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from sagecost.adapters import aws  # noqa: PLC0415
+    from sagecost.adapters.account import AccountReader  # noqa: PLC0415
+    from sagecost.services.doctor import run_doctor  # noqa: PLC0415
+
+    report = run_doctor(
+        AccountReader(aws.client, args.region),
+        today=datetime.now(UTC).date(),
+        catalog=load_catalog(),
+        stack=args.stack,
+    )
+    for finding in report.findings:
+        fix = f"  fix: {finding.fix}" if finding.fix else ""
+        print(f"{finding.outcome.value:8s} {finding.check:22s} {finding.detail}{fix}")
+    return 0 if report.healthy else 1
+
+
+def _add_doctor(commands: Any) -> None:
+    doctor = commands.add_parser(
+        "doctor",
+        help="check what sagecost needs in the account (read-only); exit 1 on any problem",
+        description="Read-only checks against whatever AWS account and endpoint boto3 finds "
+        "(AWS_ENDPOINT_URL works, e.g. a moto_server): a CloudTrail trail logging management events, "
+        "the tag keys activated as cost allocation tags, Cost Explorer; with --stack, the deployed "
+        "stack's subscriptions, config, queues and prices. Each check prints one line: ok, or problem "
+        "and its fix.",
+    )
+    doctor.add_argument("--stack", help="a deployed sagecost stack to check as well")
+    doctor.add_argument("--region", help="the region to check (default: the profile's or AWS_REGION)")
+    doctor.set_defaults(run=cmd_doctor)
+
+
 def _add_idle(commands: Any) -> None:
     idle = commands.add_parser("idle", help="idle shutdown of dev resources").add_subparsers(
         dest="action", required=True
@@ -728,6 +760,7 @@ def parser() -> argparse.ArgumentParser:
     _add_allocate(commands)
     _add_reprice(commands)
     _add_idle(commands)
+    _add_doctor(commands)
 
     prices = commands.add_parser("prices", help="the price catalog").add_subparsers(
         dest="action", required=True
