@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -552,8 +553,11 @@ def test_the_tag_sweep_fixes_existing_resources_in_bulk_and_then_finds_nothing_t
 
 
 def test_the_daily_tag_sweeper_reports_under_the_default_policy(aws: None, lambda_context: Any) -> None:
-    from tag_sweeper.handler import lambda_handler as sweep_daily
+    import tag_sweeper.handler
 
+    # a cold start: the handler reads its settings from this environment (another test may have imported
+    # it under the simulator's)
+    sweep_daily = importlib.reload(tag_sweeper.handler).lambda_handler
     stack_parameters()
     boto3.client("sagemaker").create_notebook_instance(
         NotebookInstanceName="bare", InstanceType="ml.t3.medium", RoleArn=ROLE
