@@ -102,7 +102,7 @@ build: $(TOOLS)/.ready ## sam build with python3.12 (skipped, and said so, where
 		echo "sam build skipped: no python3.12 interpreter on this machine (the Lambda runtime is python3.12)"; \
 	fi
 
-bench: $(VENV)/.ready ## requests per event and per sweep, throughput, import time, peak memory
+bench: $(VENV)/.ready build ## requests per event and per sweep, throughput, import time, peak memory, the built layer
 	PYTHONPATH=shared:functions $(BIN)/python -m bench
 
 clean: ## remove virtualenvs, build output and demo output
