@@ -76,6 +76,7 @@ def lambda_python(py312: Path) -> Path:
             f"PLATFORM={platform}",
         ],
         check=True,
+        capture_output=True,  # pip's chatter (a failure raises with it)
     )
     return python
 
