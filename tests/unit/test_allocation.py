@@ -19,7 +19,7 @@ from sagecost.domain.allocation import (
 )
 from sagecost.domain.money import cents
 from sagecost.models.allocation import AllocationPolicy, ShareSplit
-from sagecost.models.ledger import UNTAGGED
+from sagecost.models.ledger import UNTAGGED, Dimension, TagSnapshot
 
 D = Decimal
 
@@ -211,3 +211,24 @@ def test_true_up_distributes_exactly_the_billed_total(ledger: list[DirectCost], 
     if any(row.total for row in rows):
         assert sum((row.billed or D(0) for row in trued), D(0)) == cents(billed)
         assert all(row.billed is not None and row.billed >= 0 for row in trued)
+
+
+def test_allocation_keys_written_before_environments_and_before_escaping_still_read() -> None:
+    assert DirectCost.from_key("fraud|risk|cc-1", D("2")) == DirectCost(
+        "fraud", "risk", "cc-1", UNTAGGED, D("2")
+    )
+    assert DirectCost.from_key("fraud|risk|cc-1|dev", D("2")) == DirectCost(
+        "fraud", "risk", "cc-1", "dev", D("2")
+    )
+
+
+def test_an_allocation_key_gives_back_values_holding_the_separator_and_the_escape() -> None:
+    key = TagSnapshot(project="a|b", team="100%", cost_center="x%7Cy", environment="dev").dimension_values()[
+        Dimension.ALLOCATION
+    ]
+    assert DirectCost.from_key(key, D("1")) == DirectCost("a|b", "100%", "x%7Cy", "dev", D("1"))
+
+
+def test_an_allocation_key_of_the_wrong_shape_is_refused_with_the_key() -> None:
+    with pytest.raises(ValueError, match="4 parts"):
+        DirectCost.from_key("a|b", D("1"))

@@ -10,6 +10,11 @@ Item layout (pk / sk):
 | month aggregate | `AGG#<YYYY-MM>` | `<dimension>#<value>` | |
 | rejected event | `REJECTED#<YYYY-MM-DD>` | `<time>#<digest>` | (expires after 30 days) |
 
+Keys hold what users and events spell (tag values, ARNs), so every key built from them goes through
+`bounded_key`: one that would pass DynamoDB's limits (partition keys 2,048 bytes, sort keys 1,024, in
+tables and indexes alike) is shortened to its start and a SHA-256 of the whole, and the item keeps the full
+value in an attribute that readers use instead of the key.
+
 Usage records and the aggregates they move are written in one TransactWriteItems, so a duplicate (its
 conditional put fails) can never double count, and a crash can never leave half a write.
 """
@@ -17,6 +22,7 @@ conditional put fails) can never double count, and a crash can never leave half 
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -39,6 +45,11 @@ if TYPE_CHECKING:
 TRANSACTION_LIMIT = 100
 REJECTION_RETENTION = timedelta(days=30)
 MAX_RAW_BYTES = 64 * 1024
+PARTITION_KEY_BYTES = 2048
+SORT_KEY_BYTES = 1024
+"""DynamoDB's longest partition and sort key values (UTF-8 bytes), for a table's keys and its indexes'."""
+_DIGEST_MARK = "#sha256:"
+_DIGESTED = re.compile(r"#sha256:[0-9a-f]{64}\Z")
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
@@ -69,21 +80,54 @@ def _python(item: Mapping[str, Any]) -> dict[str, Any]:
     return {k: _deserializer.deserialize(v) for k, v in item.items()}
 
 
+def bounded_key(key: str, limit: int) -> str:
+    """`key` as it is when it fits in `limit` UTF-8 bytes; otherwise as much of its start as leaves room for
+    `#sha256:` and the SHA-256 of the whole key (64 hex digits), which fits exactly.
+
+    A key kept as it is never ends like a digested one (such a key is digested too), so the two kinds never
+    meet, and two digested keys are equal only when the keys' SHA-256 digests are. Every key that fitted
+    before keys were bounded is kept as it is: items already written keep their keys."""
+    encoded = key.encode()
+    if len(encoded) <= limit and not _DIGESTED.search(key):
+        return key
+    digest = hashlib.sha256(encoded).hexdigest()
+    room = limit - len(_DIGEST_MARK) - len(digest)
+    start = encoded[:room].decode(errors="ignore")  # a character cut in two is left out
+    return f"{start}{_DIGEST_MARK}{digest}"
+
+
 def resource_pk(arn: str) -> str:
-    return f"RES#{arn}"
+    return bounded_key(f"RES#{arn}", PARTITION_KEY_BYTES)
+
+
+def usage_sk(record_id: str) -> str:
+    return bounded_key(f"USAGE#{record_id}", SORT_KEY_BYTES)
+
+
+def action_sk(action: str) -> str:
+    return bounded_key(f"ACTION#{action}", SORT_KEY_BYTES)
+
+
+def aggregate_sk(dimension: Dimension, value: str) -> str:
+    return bounded_key(f"{dimension.value}#{value}", SORT_KEY_BYTES)
+
+
+def alert_sk(key: str) -> str:
+    return bounded_key(key, SORT_KEY_BYTES)
 
 
 def record_key(record_id: str, arn: str) -> dict[str, Any]:
-    return _item({"pk": resource_pk(arn), "sk": f"USAGE#{record_id}"})
+    return _item({"pk": resource_pk(arn), "sk": usage_sk(record_id)})
 
 
 def record_item(record: UsageRecord) -> dict[str, Any]:
+    """A usage record's item: every field of the record in attributes, whatever its keys had to shorten."""
     attributes = record.model_dump(mode="python")
     attributes.update(
         pk=resource_pk(record.resource_arn),
-        sk=f"USAGE#{record.record_id}",
+        sk=usage_sk(record.record_id),
         gsi1pk=f"MONTH#{record.month}",
-        gsi1sk=record.record_id,
+        gsi1sk=bounded_key(record.record_id, SORT_KEY_BYTES),
         item_type="usage",
         unpriced=record.unpriced,
     )
@@ -96,9 +140,9 @@ def action_item(arn: str, action: str, at: datetime, details: Mapping[str, Any])
         {
             **details,
             "pk": resource_pk(arn),
-            "sk": f"ACTION#{action}",
+            "sk": action_sk(action),
             "gsi1pk": f"ACTIONS#{at.year:04d}-{at.month:02d}",
-            "gsi1sk": f"{at.isoformat()}#{arn}#{action}",
+            "gsi1sk": bounded_key(f"{at.isoformat()}#{arn}#{action}", SORT_KEY_BYTES),
             "item_type": "action",
             "action": action,
             "resource_arn": arn,
@@ -126,17 +170,24 @@ _AGGREGATE_COUNTERS = (
 def aggregate_update(table: str, delta: AggregateDelta) -> dict[str, Any]:
     """`ADD` the non-zero parts of a delta to `AGG#<month>` / `<dimension>#<value>` (created on first use).
 
-    Month, dimension and value live in the key only: the update stays as short as DynamoDB allows.
+    Month, dimension and value live in the key only, so the update stays as short as DynamoDB allows, unless
+    the key had to be shortened (`bounded_key`): then the update also sets the full `value`.
     """
     key = delta.key
     terms = [(attribute, getattr(delta, field)) for attribute, field in _AGGREGATE_COUNTERS]
     changed = [(attribute, value) for attribute, value in terms if value] or terms[:1]
-    return {
+    sort_key = aggregate_sk(key.dimension, key.value)
+    update: dict[str, Any] = {
         "TableName": table,
-        "Key": _item({"pk": f"AGG#{key.month}", "sk": f"{key.dimension.value}#{key.value}"}),
+        "Key": _item({"pk": f"AGG#{key.month}", "sk": sort_key}),
         "UpdateExpression": "ADD " + ", ".join(f"{attribute} :{attribute}" for attribute, _ in changed),
         "ExpressionAttributeValues": _item({f":{attribute}": value for attribute, value in changed}),
     }
+    if sort_key != f"{key.dimension.value}#{key.value}":
+        update["UpdateExpression"] = "SET #value = :value " + update["UpdateExpression"]
+        update["ExpressionAttributeNames"] = {"#value": "value"}
+        update["ExpressionAttributeValues"][":value"] = {"S": key.value}
+    return update
 
 
 @dataclass(frozen=True)
@@ -155,12 +206,13 @@ class Aggregate:
 
 
 def aggregate_from_item(month: str, item: Mapping[str, Any]) -> Aggregate:
-    """An `AGG#<month>` item (plain Python values) as an Aggregate; counters absent from it are 0."""
-    dimension, _, value = str(item["sk"]).partition("#")
+    """An `AGG#<month>` item (plain Python values) as an Aggregate; counters absent from it are 0. The value
+    is the item's `value` attribute when its key was shortened, the rest of its key otherwise."""
+    dimension, _, value_in_key = str(item["sk"]).partition("#")
     return Aggregate(
         month=month,
         dimension=Dimension(dimension),
-        value=value,
+        value=str(item.get("value", value_in_key)),
         cost=item.get("cost", Decimal(0)),
         records=int(item.get("records", 0)),
         unpriced_records=int(item.get("unpriced_records", 0)),
@@ -314,7 +366,9 @@ class DynamoLedger:
         }
         if timeline.is_billing:
             attributes["open_pk"] = "OPEN"
-            attributes["open_sk"] = f"{timeline.resource.kind.value}#{timeline.resource.arn}"
+            attributes["open_sk"] = bounded_key(
+                f"{timeline.resource.kind.value}#{timeline.resource.arn}", SORT_KEY_BYTES
+            )
         put: dict[str, Any] = {"TableName": self.table, "Item": _item(attributes)}
         if expected_version == 0:
             put["ConditionExpression"] = "attribute_not_exists(pk)"
@@ -421,7 +475,9 @@ class DynamoLedger:
 
     def claim_alert(self, month: str, key: str, at: datetime, details: Mapping[str, Any]) -> bool:
         """Mark an alert as sent, once per (budget, kind, threshold) and month: False if it already was."""
-        attributes = {**details, "pk": f"ALERT#{month}", "sk": key, "item_type": "alert", "at": at}
+        attributes = {**details, "pk": f"ALERT#{month}", "sk": alert_sk(key), "item_type": "alert", "at": at}
+        if attributes["sk"] != key:
+            attributes["alert_key"] = key
         try:
             self.client.put_item(
                 TableName=self.table, Item=_item(attributes), ConditionExpression="attribute_not_exists(pk)"
@@ -432,13 +488,15 @@ class DynamoLedger:
 
     def release_alert(self, month: str, key: str) -> None:
         """Undo a claim whose message could not be sent, so that the retry sends it."""
-        self.client.delete_item(TableName=self.table, Key=_item({"pk": f"ALERT#{month}", "sk": key}))
+        self.client.delete_item(
+            TableName=self.table, Key=_item({"pk": f"ALERT#{month}", "sk": alert_sk(key)})
+        )
 
     def budget_spend(
         self, month: str, values: Sequence[tuple[Dimension, str]]
     ) -> dict[tuple[Dimension, str], Aggregate]:
         """The month aggregates of some (dimension, value) pairs, in one BatchGetItem (100 keys a page)."""
-        keys = [{"pk": f"AGG#{month}", "sk": f"{d.value}#{v}"} for d, v in sorted(set(values))]
+        keys = [{"pk": f"AGG#{month}", "sk": aggregate_sk(d, v)} for d, v in sorted(set(values))]
         aggregates = [aggregate_from_item(month, item) for item in self._batch_get(keys, consistent=True)]
         return {(a.dimension, a.value): a for a in aggregates}
 
@@ -471,7 +529,7 @@ class DynamoLedger:
     def release_action(self, arn: str, action: str) -> None:
         """Undo a claim whose work failed, so that a retry can claim it again."""
         self.client.delete_item(
-            TableName=self.table, Key=_item({"pk": resource_pk(arn), "sk": f"ACTION#{action}"})
+            TableName=self.table, Key=_item({"pk": resource_pk(arn), "sk": action_sk(action)})
         )
 
     def actions(self, month: str | None = None) -> list[dict[str, Any]]:

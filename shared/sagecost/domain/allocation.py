@@ -29,7 +29,7 @@ from sagecost.models.allocation import (
     SharedPart,
     ShareSplit,
 )
-from sagecost.models.ledger import UNTAGGED
+from sagecost.models.ledger import UNTAGGED, split_key
 
 CENTS_PER_DOLLAR = 100
 RATIO_UNITS = 1_000_000
@@ -54,9 +54,14 @@ class DirectCost:
 
     @classmethod
     def from_key(cls, key: str, cost: Decimal) -> DirectCost:
-        parts = key.split("|")
+        """The `allocation` aggregate's value (`join_key` of its four parts) and its cost."""
+        parts = split_key(key)
         if len(parts) == 3:  # written before the environment was part of the key
             parts.append(UNTAGGED)
+        if len(parts) != 4:
+            raise ValueError(
+                f"an allocation key has 4 parts (3 before environments), not {len(parts)}: {key!r}"
+            )
         project, team, cost_center, environment = parts
         return cls(project, team, cost_center, environment, cost)
 

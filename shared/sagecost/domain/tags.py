@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Mapping
 
 from sagecost.models.config import TagKeys
@@ -10,6 +11,41 @@ from sagecost.models.ledger import TagSnapshot
 
 SYSTEM_TAG_PREFIXES = ("aws:", "sagemaker:")
 _SEPARATORS = re.compile(r"[\s_\-:.]")
+
+TAG_KEY_MAX_CHARACTERS = 128
+TAG_VALUE_MAX_CHARACTERS = 256
+_TAG_SYMBOLS = frozenset("_.:/=+-@")
+_TAG_CATEGORIES = frozenset("LZN")  # Unicode letters, separators (spaces), numbers
+
+
+def forbidden_tag(key: str, value: str) -> str | None:
+    """Why SageMaker would refuse this tag, or None when it accepts it.
+
+    SageMaker's `Tag` (API reference): a key of 1 to 128 characters, a value of 0 to 256, both matching
+    `^([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)$` (letters, spaces and numbers of any script, and `_.:/=+-@`).
+    Lengths are counted in code points (fewer than UTF-16 units or bytes), so nothing SageMaker accepts is
+    refused here. Keys starting `aws:` are not refused: people cannot set them, but AWS adds them itself
+    (`aws:cloudformation:stack-name`), so resources and their events legitimately carry them.
+    """
+    if not 1 <= len(key) <= TAG_KEY_MAX_CHARACTERS:
+        return f"tag key is {len(key)} characters long: SageMaker allows 1 to {TAG_KEY_MAX_CHARACTERS}"
+    if len(value) > TAG_VALUE_MAX_CHARACTERS:
+        return (
+            f"tag {key!r} has a value {len(value)} characters long: "
+            f"SageMaker allows up to {TAG_VALUE_MAX_CHARACTERS}"
+        )
+    for part, text in (("key", key), ("value", value)):
+        character = next((c for c in text if not _tag_character(c)), None)
+        if character is not None:
+            return (
+                f"tag {key!r} has {character!r} (U+{ord(character):04X}) in its {part}: SageMaker allows "
+                "letters, spaces, numbers and _.:/=+-@ only"
+            )
+    return None
+
+
+def _tag_character(character: str) -> bool:
+    return character in _TAG_SYMBOLS or unicodedata.category(character)[0] in _TAG_CATEGORIES
 
 
 def normalise_key(key: str) -> str:

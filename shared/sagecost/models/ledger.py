@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -15,6 +17,29 @@ from sagecost.models.prices import Component
 
 UNTAGGED = "(untagged)"
 """The dimension value under which usage without the tag is aggregated and reported."""
+
+KEY_SEPARATOR = "|"
+_KEY_ESCAPES = {"%": "%25", KEY_SEPARATOR: "%7C"}
+_ESCAPED = re.compile("%25|%7C")
+
+
+def join_key(parts: Iterable[str]) -> str:
+    """Several values as one aggregate key: each part with `%` written `%25` and `|` written `%7C`, then the
+    parts joined by `|`. An escaped part holds no `|` and every `%` in it starts one of the two escapes, so
+    `split_key` gives back exactly the parts that were joined: distinct sequences of one or more parts never
+    make the same key.
+    Values without `%` or `|` (every legal tag value, ARN and instance type) are written as they are: keys
+    are unchanged from when parts were joined unescaped."""
+    return KEY_SEPARATOR.join(
+        part.replace("%", _KEY_ESCAPES["%"]).replace(KEY_SEPARATOR, _KEY_ESCAPES[KEY_SEPARATOR])
+        for part in parts
+    )
+
+
+def split_key(key: str) -> list[str]:
+    """The parts `join_key` joined, and those of keys written before parts were escaped (no `%` in them)."""
+    unescape = {escape: character for character, escape in _KEY_ESCAPES.items()}
+    return [_ESCAPED.sub(lambda match: unescape[match.group()], part) for part in key.split(KEY_SEPARATOR)]
 
 
 class ResourceKind(StrEnum):
@@ -32,7 +57,7 @@ class Dimension(StrEnum):
     PROJECT = "project"
     TEAM = "team"
     COST_CENTER = "cost_center"
-    ALLOCATION = "allocation"  # project|team|cost_center|environment, for the month-end chargeback
+    ALLOCATION = "allocation"  # join_key of project, team, cost_center, environment: the month-end chargeback
     RESOURCE = "resource"  # one line per resource, billed component, instance type and tags (`ResourceLine`)
 
 
@@ -56,7 +81,7 @@ class TagSnapshot(BaseModel):
             Dimension.PROJECT: project,
             Dimension.TEAM: team,
             Dimension.COST_CENTER: cost_center,
-            Dimension.ALLOCATION: f"{project}|{team}|{cost_center}|{environment}",
+            Dimension.ALLOCATION: join_key((project, team, cost_center, environment)),
         }
 
 
@@ -111,8 +136,8 @@ class ResourceLine:
     type under one set of tags in a month. It is the grain of the FOCUS export and of the top resources:
     a month has as many of these as it has resources (times components), however many records they wrote.
 
-    Tag values cannot contain `|` (SageMaker allows letters, digits, spaces and `_.:/=+-@`), so the key is
-    the fields joined by `|`.
+    Its key is the fields joined by `join_key`: a `|` in a tag value or an ARN (which SageMaker does not
+    allow, but an event may carry) is escaped, never taken for a separator.
     """
 
     resource_arn: str
@@ -140,7 +165,7 @@ class ResourceLine:
 
     @property
     def key(self) -> str:
-        return "|".join(
+        return join_key(
             (
                 self.resource_arn,
                 self.component.value,
@@ -155,7 +180,10 @@ class ResourceLine:
 
     @classmethod
     def parse(cls, key: str) -> ResourceLine:
-        arn, component, instance_type, unit, project, team, cost_center, environment = key.split("|")
+        parts = split_key(key)
+        if len(parts) != 8:
+            raise ValueError(f"a resource line key has 8 parts, not {len(parts)}: {key!r}")
+        arn, component, instance_type, unit, project, team, cost_center, environment = parts
         units: dict[str, UsageUnit] = {"instance-hour": "instance-hour", "GB-month": "GB-month"}
         if unit not in units:
             raise ValueError(f"not a usage unit: {unit!r}")
@@ -165,15 +193,21 @@ class ResourceLine:
 
     @property
     def region(self) -> str:
-        return self.resource_arn.split(":")[3]
+        return _arn_field(self.resource_arn, 3)
 
     @property
     def account(self) -> str:
-        return self.resource_arn.split(":")[4]
+        return _arn_field(self.resource_arn, 4)
 
     @property
     def resource_name(self) -> str:
         return self.resource_arn.split("/", 1)[-1]
+
+
+def _arn_field(arn: str, index: int) -> str:
+    """One `:`-separated field of an ARN; empty for what an event called an ARN but has too few fields."""
+    fields = arn.split(":")
+    return fields[index] if index < len(fields) else ""
 
 
 def month_of(moment: datetime) -> str:
