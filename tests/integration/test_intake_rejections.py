@@ -274,3 +274,14 @@ def test_both_spellings_of_a_known_notebook_status_bill(
     assert ledger.rejected() == []
     compute = [r for r in ledger.records("2026-11") if r.unit == "instance-hour"]
     assert sum(r.quantity for r in compute) == Decimal(1)
+
+
+def test_a_tag_dropped_for_a_key_differing_only_in_case_is_noted_on_the_job_records(
+    meter: UsageMeter, ledger: DynamoLedger, lambda_context: Any
+) -> None:
+    raw = training(Tags={"project": "churn", "Project": "fraud", "Team": "risk"})
+    assert record_batch(sqs_event(json.dumps(raw)), lambda_context)["batchItemFailures"] == []
+    records = list(ledger.records("2026-11"))
+    assert records and all(r.tags.project == "fraud" for r in records)
+    (compute,) = [r for r in records if r.unit == "instance-hour"]
+    assert any("'project'='churn' dropped" in note for note in compute.notes)

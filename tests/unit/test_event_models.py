@@ -13,7 +13,9 @@ from typing import Any
 import pytest
 
 from sagecost.domain.metering import ResourceRef
+from sagecost.domain.tags import snapshot
 from sagecost.local import events
+from sagecost.models.config import SagecostConfig
 from sagecost.models.events import (
     EndpointConfigEvent,
     EndpointEvent,
@@ -449,3 +451,41 @@ def test_a_missing_detail_is_refused() -> None:
     del raw["detail"]
     with pytest.raises(InvalidEvent, match="detail: Field required"):
         parse_event(raw)
+
+
+@pytest.mark.parametrize("tag_format", ["map", "list"])
+def test_tag_keys_differing_only_in_case_resolve_the_same_whatever_their_order(tag_format: str) -> None:
+    # `Project` and `project` are one key to sagecost: which value counts must not depend on the order
+    # AWS listed them in. The key first in code-point order wins (`Project` before `project`), and the
+    # dropped tag is said in a note.
+    config = SagecostConfig()
+    orders = [
+        [("Project", "fraud"), ("project", "churn"), ("Team", "risk")],
+        [("project", "churn"), ("Team", "risk"), ("Project", "fraud")],
+    ]
+    parsed = []
+    for order in orders:
+        raw = training()
+        raw["detail"]["Tags"] = (
+            dict(order) if tag_format == "map" else [{"Key": k, "Value": v} for k, v in order]
+        )
+        parsed.append(as_training(raw).detail)
+    assert [snapshot(d.tags, config.tag_keys).project for d in parsed] == ["fraud", "fraud"]
+    assert [d.tags for d in parsed] == [{"Project": "fraud", "Team": "risk"}] * 2
+    for detail in parsed:
+        (note,) = detail.tag_notes
+        assert "'project'='churn' dropped" in note and "'Project'='fraud'" in note
+
+
+def test_the_same_tag_key_listed_twice_keeps_the_smallest_value_with_a_note() -> None:
+    raw = training()
+    raw["detail"]["Tags"] = [{"Key": "Project", "Value": "zeta"}, {"Key": "Project", "Value": "alpha"}]
+    detail = as_training(raw).detail
+    assert detail.tags == {"Project": "alpha"}
+    assert len(detail.tag_notes) == 1
+
+
+def test_tags_that_agree_need_no_note() -> None:
+    raw = training()
+    raw["detail"]["Tags"] = {"Project": "fraud", "PROJECT": "fraud"}
+    assert as_training(raw).detail.tag_notes == ()

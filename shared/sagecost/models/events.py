@@ -119,7 +119,8 @@ def resolve_tags(value: Any) -> tuple[dict[Any, Any] | None, tuple[str, ...]]:
     Keys that differ only in case (`Project` and `project`) are one tag to sagecost. Which one wins must
     not depend on the order AWS happened to list them in: the key first in code-point order wins
     (`PROJECT` before `Project` before `project`), with the smallest of its values when the very same key
-    was listed twice. Each dropped tag is said in a note, so nobody wonders where it went.
+    was listed twice. Each dropped tag whose value differed is said in a note, so nobody wonders where it
+    went.
     """
     if value is None:
         return None, ()
@@ -131,7 +132,7 @@ def resolve_tags(value: Any) -> tuple[dict[Any, Any] | None, tuple[str, ...]]:
             kept[folded] = (key, tag_value)
             continue
         winner, winning_value = kept[folded]
-        if (key, tag_value) != (winner, winning_value):
+        if tag_value != winning_value:
             notes.append(
                 f"tag {key!r}={tag_value!r} dropped: {winner!r}={winning_value!r} is the same key"
                 " (keys differing only in case: the first in code-point order is kept)"
