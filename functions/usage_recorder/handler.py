@@ -1,8 +1,9 @@
 """usage_recorder: SageMaker state changes, delivered by the usage queue, become priced usage records.
 
-Each SQS message is one EventBridge event. A malformed or unknown event is rejected with a reason, kept
-in the ledger table for an operator, and acknowledged; a failing AWS call fails that message alone, which
-SQS retries and finally parks in the dead-letter queue (ReportBatchItemFailures).
+Each SQS message is one EventBridge event. A malformed, unknown or implausible event (InvalidEvent, from
+the model or from the metering rules, before anything is written) is rejected with a reason, kept in the
+ledger table for an operator, and acknowledged; a failing AWS call fails that message alone, which SQS
+retries and finally parks in the dead-letter queue (ReportBatchItemFailures).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from sagecost import wiring
+from sagecost import clock, wiring
 from sagecost.models.events import InvalidEvent, parse_event_json
 from sagecost.observability import logger, metrics, tracer
 from sagecost.services.intake import keep_rejected
@@ -28,14 +29,14 @@ SETTINGS = wiring.function_settings(wiring.UsageRecorderSettings)
 def record_handler(record: SQSRecord) -> None:
     meter = wiring.usage_meter(wiring.adapters(SETTINGS))
     try:
-        event = parse_event_json(record.body)
+        event = parse_event_json(record.body, now=clock.now())
+        logger.set_correlation_id(event.id)
+        result = meter.record(event)
     except InvalidEvent as rejection:
         keep_rejected(
             meter.ledger, record.body, str(rejection), message_id=record.message_id, source="usage_recorder"
         )
         return
-    logger.set_correlation_id(event.id)
-    result = meter.record(event)
     logger.info(
         "event metered",
         extra={
@@ -44,6 +45,7 @@ def record_handler(record: SQSRecord) -> None:
             "records": len(result.records),
             "cost": str(result.cost),
             "detail_type": event.detail_type,
+            "notes": list(event.detail.tag_notes),
         },
     )
     metrics.add_metric(name="UsageRecords", unit=MetricUnit.Count, value=len(result.records))

@@ -8,14 +8,12 @@ import json
 import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import pytest
 
-from sagecost.adapters.ledger import DynamoLedger
-from sagecost.adapters.sagemaker import SageMakerReader
-from sagecost.domain.metering import TERMINAL_JOB_STATUSES, ResourceRef
-from sagecost.domain.pricing import PriceBook
+from sagecost.domain.metering import ResourceRef
+from sagecost.domain.tags import snapshot
 from sagecost.local import events
 from sagecost.models.config import SagecostConfig
 from sagecost.models.events import (
@@ -31,7 +29,6 @@ from sagecost.models.events import (
     upper_snake,
 )
 from sagecost.models.ledger import ResourceKind
-from sagecost.services.usage import Outcome, UsageMeter
 
 T0 = datetime(2026, 11, 10, 9, 0, tzinfo=UTC)
 TAGS = {"Project": "fraud", "Team": "risk", "CostCenter": "cc-100"}
@@ -345,30 +342,19 @@ def test_aws_processing_sample_without_tags_and_an_arn_in_another_region() -> No
     assert (event.region, ref.region, ref.account) == ("us-east-1", "us-west-2", "037210630506")
 
 
-class _Untouchable:
-    """A ledger or SageMaker that fails the test if anything is read or written."""
-
-    def __getattr__(self, name: str) -> Any:
-        raise AssertionError(f"nothing should be read or written, but {name} was used")
-
-
-def test_aws_transform_sample_with_a_nonsense_status_parses_and_meters_nothing(prices: PriceBook) -> None:
+def test_aws_transform_sample_with_a_nonsense_status_is_rejected_with_the_status_named() -> None:
+    # AWS's sample says "another status... GO": a status sagecost does not know is refused with a reason
+    # (issue 11, defect 5), never acknowledged in silence, never taken as the end of anything
     raw = reference("transform-job-state-change.awsdocs.json")
-    event = parse_event(raw)
+    with pytest.raises(InvalidEvent, match=r"TransformJobStatus.*'another status\.\.\. GO'"):
+        parse_event(raw)
+    known = copy.deepcopy(raw)
+    known["detail"]["TransformJobStatus"] = "Completed"
+    event = parse_event(known)
     assert isinstance(event, TransformJobEvent)
-    assert event.detail.transform_job_status == "another status... GO"  # kept verbatim
     assert event.detail.transform_resources is not None
     assert event.detail.transform_resources.instance_count == 3
     assert event.detail.last_modified_time is None
-    assert event.detail.transform_job_status not in TERMINAL_JOB_STATUSES
-    # a status that is not a terminal one is never metered: no record, no read, no write
-    meter = UsageMeter(
-        cast(DynamoLedger, _Untouchable()), cast(SageMakerReader, _Untouchable()), prices, SagecostConfig()
-    )
-    result = meter.record(event)
-    assert result.outcome is Outcome.NOTHING_TO_METER
-    assert "another status... GO" in result.detail
-    assert result.records == []
 
 
 @pytest.mark.parametrize(
@@ -465,3 +451,41 @@ def test_a_missing_detail_is_refused() -> None:
     del raw["detail"]
     with pytest.raises(InvalidEvent, match="detail: Field required"):
         parse_event(raw)
+
+
+@pytest.mark.parametrize("tag_format", ["map", "list"])
+def test_tag_keys_differing_only_in_case_resolve_the_same_whatever_their_order(tag_format: str) -> None:
+    # `Project` and `project` are one key to sagecost: which value counts must not depend on the order
+    # AWS listed them in. The key first in code-point order wins (`Project` before `project`), and the
+    # dropped tag is said in a note.
+    config = SagecostConfig()
+    orders = [
+        [("Project", "fraud"), ("project", "churn"), ("Team", "risk")],
+        [("project", "churn"), ("Team", "risk"), ("Project", "fraud")],
+    ]
+    parsed = []
+    for order in orders:
+        raw = training()
+        raw["detail"]["Tags"] = (
+            dict(order) if tag_format == "map" else [{"Key": k, "Value": v} for k, v in order]
+        )
+        parsed.append(as_training(raw).detail)
+    assert [snapshot(d.tags, config.tag_keys).project for d in parsed] == ["fraud", "fraud"]
+    assert [d.tags for d in parsed] == [{"Project": "fraud", "Team": "risk"}] * 2
+    for detail in parsed:
+        (note,) = detail.tag_notes
+        assert "'project'='churn' dropped" in note and "'Project'='fraud'" in note
+
+
+def test_the_same_tag_key_listed_twice_keeps_the_smallest_value_with_a_note() -> None:
+    raw = training()
+    raw["detail"]["Tags"] = [{"Key": "Project", "Value": "zeta"}, {"Key": "Project", "Value": "alpha"}]
+    detail = as_training(raw).detail
+    assert detail.tags == {"Project": "alpha"}
+    assert len(detail.tag_notes) == 1
+
+
+def test_tags_that_agree_need_no_note() -> None:
+    raw = training()
+    raw["detail"]["Tags"] = {"Project": "fraud", "PROJECT": "fraud"}
+    assert as_training(raw).detail.tag_notes == ()

@@ -21,6 +21,7 @@ from sagecost.domain.periods import (
     split_by_month,
 )
 from sagecost.domain.pricing import PriceBook
+from sagecost.models.events import InvalidEvent
 from sagecost.models.ledger import ResourceKind, TagSnapshot, UsageRecord, UsageUnit, month_of
 from sagecost.models.prices import ML_STORAGE_VOLUME, Component
 
@@ -39,9 +40,11 @@ class ResourceRef:
 
     @classmethod
     def from_arn(cls, arn: str, kind: ResourceKind, name: str, *, fallback_region: str = "") -> ResourceRef:
+        """Raises InvalidEvent (a ValueError) for what is no SageMaker ARN: the recorder rejects the event
+        rather than failing it on every retry. (Events are checked on intake; this is the last guard.)"""
         parts = arn.split(":", 5)
         if len(parts) < 6 or parts[0] != "arn" or parts[2] != "sagemaker":
-            raise ValueError(f"not a SageMaker ARN: {arn!r}")
+            raise InvalidEvent(f"not a SageMaker ARN: {arn!r}")
         return cls(arn=arn, kind=kind, name=name, region=parts[3] or fallback_region, account=parts[4])
 
 

@@ -159,7 +159,7 @@ class UsageMeter:
             billable_seconds=Decimal(billed_seconds),
             volume_gb=volume,
             event_id=event.id,
-            notes=notes + spot_note(billed_seconds, trained),
+            notes=notes + spot_note(billed_seconds, trained) + job.tag_notes,
         )
         return self._write_job(run, job.tags)
 
@@ -216,6 +216,7 @@ class UsageMeter:
             billable_seconds=seconds_between(start, end),
             volume_gb=volume,
             event_id=event.id,
+            notes=detail.tag_notes,
         )
         return self._write_job(run, tags)
 
