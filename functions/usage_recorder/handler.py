@@ -19,7 +19,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from sagecost import clock, wiring
 from sagecost.models.events import InvalidEvent, parse_event_json
 from sagecost.observability import logger, metrics, tracer
-from sagecost.services.intake import keep_rejected
+from sagecost.services.intake import keep_rejected, refuse_forbidden_tags
 
 processor = BatchProcessor(event_type=EventType.SQS)
 SETTINGS = wiring.function_settings(wiring.UsageRecorderSettings)
@@ -30,6 +30,7 @@ def record_handler(record: SQSRecord) -> None:
     meter = wiring.usage_meter(wiring.adapters(SETTINGS))
     try:
         event = parse_event_json(record.body, now=clock.now())
+        refuse_forbidden_tags(event)
         logger.set_correlation_id(event.id)
         result = meter.record(event)
     except InvalidEvent as rejection:

@@ -197,6 +197,16 @@ CASES: dict[str, tuple[Callable[[], str], str]] = {
     "status Exploded": (lambda: json.dumps(training(TrainingJobStatus="Exploded")), "TrainingJobStatus"),
     "endpoint status EXPLODED": (lambda: json.dumps(endpoint("EXPLODED", T0)), "EndpointStatus"),
     "notebook status Exploded": (lambda: json.dumps(notebook("Exploded", T0)), "NotebookInstanceStatus"),
+    # defect 3: what SageMaker forbids in a tag never came from SageMaker
+    "a | in a tag value": (
+        lambda: json.dumps(training(Tags={**TAGS, "Project": "fraud|growth"})),
+        "'|' (U+007C) in its value",
+    ),
+    "a BEL in a tag key": (lambda: json.dumps(training(Tags={**TAGS, "Te\x07am": "risk"})), "U+0007"),
+    "a tag value of 257 characters": (
+        lambda: json.dumps(training(Tags={**TAGS, "Project": "p" * 257})),
+        "257 characters long",
+    ),
 }
 
 

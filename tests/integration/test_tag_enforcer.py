@@ -21,7 +21,7 @@ from sagecost.adapters.sagemaker import Boto3SageMaker
 from sagecost.domain.pricing import PriceBook
 from sagecost.local import events
 from sagecost.models.config import KeyRule, Mode, PolicyKind, SagecostConfig, TagPolicy
-from sagecost.models.events import parse_event
+from sagecost.models.events import InvalidEvent, parse_event
 from sagecost.models.tagging import Recheck
 from sagecost.services.tagging import TagEnforcer, TagOutcome, read_tag_message
 from sagecost.services.usage import UsageMeter
@@ -634,3 +634,9 @@ def test_a_pipeline_step_job_inherits_the_pipeline_tags(
     assert tags_of(job_arn) == pipeline_tags
     done = {**step, "detail": {**step["detail"], "currentStepStatus": "Succeeded"}}  # type: ignore[dict-item]
     assert read_tag_message(json.dumps(done)) is None  # only the step's start governs
+
+
+def test_a_message_nested_too_deeply_is_rejected_not_looped_to_the_dlq() -> None:
+    deep = '{"detail-type": "AWS API Call via CloudTrail", "detail": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    with pytest.raises(InvalidEvent, match="nested too deeply"):
+        read_tag_message(deep)

@@ -555,10 +555,14 @@ def parse_event(raw: Any, *, now: datetime | None = None) -> SageMakerEvent:
 
 def parse_event_json(body: str, *, now: datetime | None = None) -> SageMakerEvent:
     """`parse_event` for a JSON text, as an SQS message or a line of a file carries it."""
+    return parse_event(read_json(body), now=now)
+
+
+def read_json(body: str) -> Any:
+    """A message's JSON, or InvalidEvent saying why it cannot be read (not JSON, nested too deeply)."""
     try:
-        raw = json.loads(body)
+        return json.loads(body)
     except RecursionError:
         raise InvalidEvent("not JSON sagecost can read: nested too deeply") from None
     except ValueError as error:
         raise InvalidEvent(f"not JSON: {error}") from None
-    return parse_event(raw, now=now)

@@ -6,6 +6,8 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from sagecost import clock
 from sagecost.adapters.ledger import DynamoLedger
+from sagecost.domain.tags import forbidden_tag
+from sagecost.models.events import InvalidEvent, SageMakerEvent
 from sagecost.observability import logger, metrics
 
 
@@ -15,3 +17,12 @@ def keep_rejected(ledger: DynamoLedger, body: str, reason: str, *, message_id: s
     logger.warning("event rejected", extra={"reason": reason, "message_id": message_id})
     metrics.add_metric(name="RejectedEvents", unit=MetricUnit.Count, value=1)
     ledger.reject(body, reason, clock.now(), source=source)
+
+
+def refuse_forbidden_tags(event: SageMakerEvent) -> None:
+    """Raise InvalidEvent for a tag SageMaker itself would refuse (its key or value pattern, its lengths):
+    such an event did not come from SageMaker."""
+    for key, value in (getattr(event.detail, "tags", None) or {}).items():
+        reason = forbidden_tag(key, value)
+        if reason is not None:
+            raise InvalidEvent(reason)

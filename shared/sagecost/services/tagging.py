@@ -11,7 +11,6 @@ writes is overwritten; SageMaker has no conditional AddTags to close it.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -34,6 +33,7 @@ from sagecost.models.events import (
     TrainingJobEvent,
     UtcDatetime,
     parse_event,
+    read_json,
 )
 from sagecost.models.tagging import CloudTrailCall, JobSpec, PipelineStep, Recheck, job_spec_from_request
 from sagecost.services.tag_writes import without_present_keys
@@ -421,10 +421,7 @@ def read_tag_message(body: str) -> Created | Recheck | None:
 
     Raises InvalidEvent (with a reason) for anything that is not one of those.
     """
-    try:
-        raw = json.loads(body)
-    except ValueError as error:
-        raise InvalidEvent(f"not JSON: {error}") from None
+    raw = read_json(body)
     if not isinstance(raw, dict):
         raise InvalidEvent(f"expected a JSON object, got {type(raw).__name__}")
     try:
@@ -434,6 +431,8 @@ def read_tag_message(body: str) -> Created | Recheck | None:
             return created_by_call(CloudTrailCall.model_validate(raw.get("detail")))
         if raw.get("detail-type") == PIPELINE_STEP:
             return created_by_pipeline_step(PipelineStep.model_validate(raw.get("detail")), raw.get("time"))
+    except RecursionError:
+        raise InvalidEvent(f"{raw.get('detail-type') or 'recheck'}: nested too deeply to read") from None
     except ValidationError as error:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in issue['loc']) or 'detail'}: {issue['msg']}"
