@@ -1,9 +1,11 @@
 """Budget alerts: threshold and forecast crossings from the ledger's stream, burn rate from what runs,
 a daily digest while a budget stays over, and a pre-flight check of every job that starts.
 
-Every alert is sent once per (budget, kind, threshold) and month: a conditional marker item is claimed
-before the message goes out and released if SNS fails, so a redelivered stream batch sends nothing new
-and a retried failure sends exactly once.
+Every alert is sent once per (budget, kind, threshold) and month, by a marker in two phases: claimed
+(conditionally, for `ALERT_LEASE`) before the message goes out, confirmed as sent after it. If SNS fails the
+claim is given back and the failure raised, for the stream or the queue to retry; if even giving it back
+fails, the claim runs out by itself and the retry after it takes it over. A redelivered stream batch sends
+nothing new, a retried failure sends exactly once, and a claim still held makes the retry fail and wait.
 """
 
 from __future__ import annotations
@@ -47,9 +49,19 @@ TOP_DRIVERS = 3
 RATES_KEPT = timedelta(hours=1)
 
 
+ALERT_LEASE = timedelta(minutes=5)
+"""How long a claimed alert waits for its holder: longer than a function runs (60 s), short enough for the
+retries that follow a double fault (SNS down, then the claim not given back)."""
+
+
 class BudgetLedger(Protocol):
-    def claim_alert(self, month: str, key: str, at: datetime, details: Mapping[str, Any]) -> bool: ...
-    def release_alert(self, month: str, key: str) -> None: ...
+    def claim_alert(
+        self, month: str, key: str, at: datetime, details: Mapping[str, Any], lease_until: datetime
+    ) -> str | None: ...
+    def confirm_alert(
+        self, month: str, key: str, token: str, at: datetime, details: Mapping[str, Any]
+    ) -> None: ...
+    def release_alert(self, month: str, key: str, token: str) -> None: ...
     def budget_spend(
         self, month: str, values: Sequence[tuple[Dimension, str]]
     ) -> dict[tuple[Dimension, str], Aggregate]: ...
@@ -266,18 +278,41 @@ class BudgetAlerter:
 
 
 def send_once(ledger: BudgetLedger, notifier: Notifier, alert: Alert) -> bool:
-    """Claim the alert's marker, publish, and give the claim back if publishing fails (then raise, for the
-    stream or the queue to retry). False: it was sent before."""
+    """Claim the alert's marker, publish, confirm it sent; give the claim back if publishing fails (then
+    raise, for the stream or the queue to retry). False: it was sent before."""
     details = {"kind": alert.kind.value, "budget": alert.budget, "severity": alert.severity.value}
-    if not ledger.claim_alert(alert.month, alert.key, alert.at, details):
+    token = ledger.claim_alert(alert.month, alert.key, alert.at, details, alert.at + ALERT_LEASE)
+    if token is None:
         return False
     try:
         notifier.publish(alert_notice(alert))
     except Exception:
-        ledger.release_alert(alert.month, alert.key)
+        _release(ledger, alert.month, alert.key, token)
         raise
+    _confirm(ledger, alert.month, alert.key, token, alert.at, details)
     logger.info("budget alert sent", extra={"key": alert.key, "month": alert.month})
     return True
+
+
+def _release(ledger: BudgetLedger, month: str, key: str, token: str) -> None:
+    """Give a claim back after a failed send. If that fails too, the claim expires by itself (a retry after
+    `ALERT_LEASE` sends the alert): the first failure is what the caller raises."""
+    try:
+        ledger.release_alert(month, key, token)
+    except Exception:
+        logger.exception(
+            "alert claim not given back; it expires by itself", extra={"key": key, "month": month}
+        )
+
+
+def _confirm(
+    ledger: BudgetLedger, month: str, key: str, token: str, at: datetime, details: Mapping[str, Any]
+) -> None:
+    """Mark a sent alert sent. Not raised if it fails: the message is out, and a retry would send it twice."""
+    try:
+        ledger.confirm_alert(month, key, token, at, details)
+    except Exception:
+        logger.exception("alert sent but not confirmed", extra={"key": key, "month": month})
 
 
 def top_drivers(ledger: BudgetLedger, month: str, dimension: Dimension, value: str) -> tuple[Driver, ...]:
@@ -400,16 +435,18 @@ class Preflight:
             cost = spent.cost if spent else Decimal(0)
             if worst > budget.monthly - cost:
                 exceeded.append((budget, cost, budget.monthly - cost))
-        claimed = [
-            (budget, cost, remaining)
-            for budget, cost, remaining in exceeded
-            if self.ledger.claim_alert(
-                month, alert_key(budget.name, AlertKind.PREFLIGHT, job.name), now, {"kind": "preflight"}
-            )
-        ]
-        if not claimed:
-            return []  # nothing over budget, or this start was checked before (a redelivery)
+        details = {"kind": "preflight"}
+        claims: dict[str, str] = {}  # alert key -> claim token, until the alert is sent
         try:
+            claimed = []
+            for budget, cost, remaining in exceeded:
+                key = alert_key(budget.name, AlertKind.PREFLIGHT, job.name)
+                token = self.ledger.claim_alert(month, key, now, details, now + ALERT_LEASE)
+                if token is not None:
+                    claims[key] = token
+                    claimed.append((budget, cost, remaining))
+            if not claimed:
+                return []  # nothing over budget, or this start was checked before (a redelivery)
             stopped = can_stop and self.stopper.stop_job(job.kind.value, job.name)
             alerts = [
                 self._alert(job, attribution, budget, cost, remaining, worst, seconds, stopped, month, now)
@@ -417,9 +454,10 @@ class Preflight:
             ]
             for alert in alerts:
                 self.notifier.publish(alert_notice(alert))
+                _confirm(self.ledger, month, alert.key, claims.pop(alert.key), now, details)
         except Exception:
-            for budget, _, _ in claimed:
-                self.ledger.release_alert(month, alert_key(budget.name, AlertKind.PREFLIGHT, job.name))
+            for key, token in claims.items():
+                _release(self.ledger, month, key, token)
             raise
         return alerts
 
