@@ -209,18 +209,38 @@ def test_sns_failing_and_the_claim_not_given_back_still_sends_the_alert_exactly_
     assert failed
     assert stream.messages() == []
     retry = [r for r in batch if r["dynamodb"]["SequenceNumber"] in failed]
-    # while the claim holds, a retry fails again (it may be in flight elsewhere) and sends nothing
-    with pytest.raises(BatchProcessingError, match="All records failed"):
-        stream.deliver(retry, lambda_context)
-    assert stream.messages() == []
-    with clock.fixed_at(OCT_20 + ALERT_LEASE + timedelta(seconds=1)):
-        assert stream.deliver(retry, lambda_context) == {"batchItemFailures": []}
-        assert thresholds(stream.messages()) == ["50"]
-        # sent is sent: redeliveries, now or long after, send nothing
-        assert stream.deliver(retry, lambda_context) == {"batchItemFailures": []}
-        stream.deliver(batch, lambda_context)
+    # the retry of the same record holds the claim it left behind: it sends at once, and once only
+    assert stream.deliver(retry, lambda_context) == {"batchItemFailures": []}
+    assert thresholds(stream.messages()) == ["50"]
+    assert stream.deliver(retry, lambda_context) == {"batchItemFailures": []}
     with clock.fixed_at(OCT_20 + 10 * ALERT_LEASE):
         stream.deliver(batch, lambda_context)
+    assert stream.messages() == []
+
+
+def test_a_claim_left_behind_makes_another_sender_wait_for_its_lease_then_send_once(
+    stream: Stream, ledger: DynamoLedger, lambda_context: Any
+) -> None:
+    stuck = UnreleasingLedger(ledger.client, ledger.table)
+    wiring.use(
+        wiring.LocalAdapters(
+            ledger=stuck, alerts_value=FlakyNotifier(stream.notifier, 1), config_value=CONFIG
+        )
+    )
+    batch = spend(stream, "a", "60.00")
+    failed = {
+        failure["itemIdentifier"] for failure in stream.deliver(batch, lambda_context)["batchItemFailures"]
+    }
+    retry = [r for r in batch if r["dynamodb"]["SequenceNumber"] in failed]
+    # the same change, seen by another record (another holder): the claim may still be in flight
+    other = [json.loads(json.dumps(r).replace(r["eventID"], "another-record")) for r in retry]
+    with pytest.raises(BatchProcessingError, match="All records failed"):
+        stream.deliver(other, lambda_context)
+    assert stream.messages() == []
+    with clock.fixed_at(OCT_20 + ALERT_LEASE + timedelta(seconds=1)):
+        assert stream.deliver(other, lambda_context) == {"batchItemFailures": []}
+        assert thresholds(stream.messages()) == ["50"]
+        stream.deliver(retry, lambda_context)  # the first record's own retry: sent is sent
     assert stream.messages() == []
 
 

@@ -422,16 +422,23 @@ class DynamoLedger:
     # --- budgets ------------------------------------------------------------------------------------
 
     def claim_alert(
-        self, month: str, key: str, at: datetime, details: Mapping[str, Any], lease_until: datetime
+        self,
+        month: str,
+        key: str,
+        at: datetime,
+        details: Mapping[str, Any],
+        lease_until: datetime,
+        holder: str | None = None,
     ) -> str | None:
         """Claim an alert before sending it, once per (budget, kind, threshold) and month. Two phases: the
         marker is `claimed` (until `lease_until`), then `confirm_alert` makes it `sent`.
 
-        Returns the claim's token, or None when the alert was sent before. Raises `AlertInFlight` while
-        another claim holds it; a claim whose lease has passed (its holder failed, and even giving the
-        claim back failed) is taken over, so a retry sends the alert after all.
+        Returns the claim's token (`holder`, or a new one), or None when the alert was sent before. A claim
+        left behind (its holder failed, and even giving it back failed) is taken back by the same holder at
+        once (the retry of the same stream record), by anyone else once its lease has passed; until then
+        they get `AlertInFlight`.
         """
-        token = uuid.uuid4().hex
+        token = holder or uuid.uuid4().hex
         attributes = {
             **details,
             "pk": f"ALERT#{month}",
@@ -448,10 +455,12 @@ class DynamoLedger:
                 Item=_item(attributes),
                 # a marker without alert_state was written before the two phases: it means sent
                 ConditionExpression=(
-                    "attribute_not_exists(pk) OR (alert_state = :claimed AND claim_expires < :now)"
+                    "attribute_not_exists(pk) OR "
+                    "(alert_state = :claimed AND (claim = :token OR claim_expires < :now))"
                 ),
                 ExpressionAttributeValues={
                     ":claimed": {"S": "claimed"},
+                    ":token": {"S": token},
                     ":now": {"N": str(int(at.timestamp()))},
                 },
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",

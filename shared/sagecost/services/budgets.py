@@ -4,8 +4,9 @@ a daily digest while a budget stays over, and a pre-flight check of every job th
 Every alert is sent once per (budget, kind, threshold) and month, by a marker in two phases: claimed
 (conditionally, for `ALERT_LEASE`) before the message goes out, confirmed as sent after it. If SNS fails the
 claim is given back and the failure raised, for the stream or the queue to retry; if even giving it back
-fails, the claim runs out by itself and the retry after it takes it over. A redelivered stream batch sends
-nothing new, a retried failure sends exactly once, and a claim still held makes the retry fail and wait.
+fails, the retry of the same stream record takes its own claim back (a claim is held by the record that
+made it), and anyone else takes it over once its lease has run out. A redelivered stream batch sends
+nothing new, a retried failure sends exactly once, and a claim another holds makes the retry fail and wait.
 """
 
 from __future__ import annotations
@@ -56,7 +57,13 @@ retries that follow a double fault (SNS down, then the claim not given back)."""
 
 class BudgetLedger(Protocol):
     def claim_alert(
-        self, month: str, key: str, at: datetime, details: Mapping[str, Any], lease_until: datetime
+        self,
+        month: str,
+        key: str,
+        at: datetime,
+        details: Mapping[str, Any],
+        lease_until: datetime,
+        holder: str | None = None,
     ) -> str | None: ...
     def confirm_alert(
         self, month: str, key: str, token: str, at: datetime, details: Mapping[str, Any]
@@ -78,11 +85,13 @@ class JobStopper(Protocol):
 
 @dataclass(frozen=True)
 class SpendChange:
-    """An aggregate item of a budget dimension moved (new or updated)."""
+    """An aggregate item of a budget dimension moved (new or updated). `source`: the stream record's id, the
+    same on every retry of that record (it holds the alert claims the record makes)."""
 
     month: str
     before: Aggregate | None
     after: Aggregate
+    source: str | None = None
 
 
 @dataclass(frozen=True)
@@ -92,6 +101,7 @@ class RateChange:
     month: str
     before: dict[str, Decimal]
     after: dict[str, Decimal]
+    source: str | None = None
 
 
 def _image(record: Mapping[str, Any], name: str) -> dict[str, Any] | None:
@@ -105,15 +115,17 @@ def read_stream_record(record: Mapping[str, Any]) -> SpendChange | RateChange | 
     if new is None:
         return None
     old = _image(record, "OldImage")
+    source = record.get("eventID") or record.get("dynamodb", {}).get("SequenceNumber")
     pk = str(new["pk"])
     if pk.startswith("AGG#"):
         month = pk.removeprefix("AGG#")
         after = aggregate_from_item(month, new)
         if after.dimension not in BUDGET_DIMENSIONS:
             return None
-        return SpendChange(month, aggregate_from_item(month, old) if old else None, after)
+        return SpendChange(month, aggregate_from_item(month, old) if old else None, after, source)
     if pk.startswith("RUNRATE#"):
-        return RateChange(pk.removeprefix("RUNRATE#"), dict(old["rates"]) if old else {}, dict(new["rates"]))
+        month = pk.removeprefix("RUNRATE#")
+        return RateChange(month, dict(old["rates"]) if old else {}, dict(new["rates"]), source)
     return None
 
 
@@ -176,7 +188,7 @@ class BudgetAlerter:
                 self._alert(budget, AlertKind.FORECAST, t, change.month, now, after.cost, new, rate)
                 for t in crossed(old, new, budget.forecast_thresholds, budget.monthly)
             ]
-        return self._send_all(alerts)
+        return self._send_all(alerts, change.source)
 
     def on_rates(self, change: RateChange, now: datetime) -> list[Alert]:
         """What runs changed: forecasts move with it, and so does the burn rate."""
@@ -212,7 +224,7 @@ class BudgetAlerter:
                 alerts.append(
                     self._alert(budget, AlertKind.BURN_RATE, limit, change.month, now, cost, new, new_rate)
                 )
-        return self._send_all(alerts)
+        return self._send_all(alerts, change.source)
 
     def digest(self, now: datetime) -> list[Alert]:
         """Once a day: every budget still over 100 % hears about it again (AWS Budgets goes silent)."""
@@ -263,8 +275,9 @@ class BudgetAlerter:
             audience=budget.audience,
         )
 
-    def _send_all(self, alerts: Iterable[Alert]) -> list[Alert]:
-        """Send each alert once, with its budget's top cost drivers (read once per budget and month)."""
+    def _send_all(self, alerts: Iterable[Alert], holder: str | None = None) -> list[Alert]:
+        """Send each alert once, with its budget's top cost drivers (read once per budget and month).
+        `holder`: who claims them (the stream record: its retry takes its own claims back at once)."""
         drivers: dict[tuple[str, str], tuple[Driver, ...]] = {}
         sent = []
         for alert in alerts:
@@ -272,16 +285,18 @@ class BudgetAlerter:
             if key not in drivers:
                 dimension, _, value = alert.budget.partition(":")
                 drivers[key] = top_drivers(self.ledger, alert.month, Dimension(dimension), value)
-            if send_once(self.ledger, self.notifier, alert.model_copy(update={"drivers": drivers[key]})):
+            with_drivers = alert.model_copy(update={"drivers": drivers[key]})
+            if send_once(self.ledger, self.notifier, with_drivers, holder):
                 sent.append(alert)
         return sent
 
 
-def send_once(ledger: BudgetLedger, notifier: Notifier, alert: Alert) -> bool:
+def send_once(ledger: BudgetLedger, notifier: Notifier, alert: Alert, holder: str | None = None) -> bool:
     """Claim the alert's marker, publish, confirm it sent; give the claim back if publishing fails (then
     raise, for the stream or the queue to retry). False: it was sent before."""
     details = {"kind": alert.kind.value, "budget": alert.budget, "severity": alert.severity.value}
-    token = ledger.claim_alert(alert.month, alert.key, alert.at, details, alert.at + ALERT_LEASE)
+    lease_until = alert.at + ALERT_LEASE
+    token = ledger.claim_alert(alert.month, alert.key, alert.at, details, lease_until, holder)
     if token is None:
         return False
     try:
