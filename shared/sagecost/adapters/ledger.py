@@ -535,6 +535,40 @@ class DynamoLedger:
                 response = self.client.batch_write_item(RequestItems=request)
                 request = dict(response.get("UnprocessedItems") or {})
 
+    def claim_action(
+        self,
+        arn: str,
+        action: str,
+        at: datetime,
+        details: Mapping[str, Any],
+        now: datetime,
+        lease_until: datetime,
+    ) -> bool:
+        """`record_action` in two phases, for work that follows the claim: the action is `claimed` until
+        `lease_until`, then `confirm_action` records it for good. A claim left behind (the work failed and
+        even `release_action` failed) is taken over once its lease has passed: False only while it is held,
+        or once the action is done."""
+        state = {"action_state": "claimed", "claim_expires": int(lease_until.timestamp())}
+        try:
+            self.client.put_item(
+                TableName=self.table,
+                Item=action_item(arn, action, at, {**details, **state}),
+                ConditionExpression=(
+                    "attribute_not_exists(pk) OR (action_state = :claimed AND claim_expires < :now)"
+                ),
+                ExpressionAttributeValues={
+                    ":claimed": {"S": "claimed"},
+                    ":now": {"N": str(int(now.timestamp()))},
+                },
+            )
+        except self.client.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
+    def confirm_action(self, arn: str, action: str, at: datetime, details: Mapping[str, Any]) -> None:
+        """The claimed action's work is done: record it for good (the claim's state and lease go)."""
+        self.client.put_item(TableName=self.table, Item=action_item(arn, action, at, details))
+
     def release_action(self, arn: str, action: str) -> None:
         """Undo a claim whose work failed, so that a retry can claim it again."""
         self.client.delete_item(
