@@ -630,9 +630,56 @@ def test_destructive_and_tagging_grants_keep_their_conditions() -> None:
         assert stops, logical_id
         for statement in stops:
             assert statement["Condition"]["Null"] == {"aws:ResourceTag/Environment": "false"}, logical_id
-            assert statement["Condition"]["StringNotEquals"] == {
+            assert statement["Condition"]["StringNotEqualsIgnoreCase"] == {
                 "aws:ResourceTag/Environment": {"Ref": "ProductionEnvironmentValues"}
             }
     for logical_id in ("TagEnforcerFunction", "TagSweeperFunction", "IdleReaperFunction"):
         for statement in _granting(logical_id, "sagemaker:AddTags"):
             assert "aws:TagKeys" in statement["Condition"]["ForAllValues:StringEquals"], logical_id
+
+
+def _tag_condition_allows(condition: dict[str, Any], environment: str | None) -> bool:
+    """IAM's evaluation of a stop/delete condition on `aws:ResourceTag/Environment` (None: no such tag),
+    with the stack's default ProductionEnvironmentValues. Every operator must hold; a negated operator holds
+    when the value matches none of the listed ones (IAM JSON policy elements: Condition operators)."""
+    key = "aws:ResourceTag/Environment"
+    defaults = TEMPLATE["Parameters"]["ProductionEnvironmentValues"]["Default"].split(",")
+    operators: dict[str, Any] = {
+        "Null": lambda listed: (environment is None) == (listed == ["true"]),
+        "StringNotEquals": lambda listed: environment is None or environment not in listed,
+        "StringNotEqualsIgnoreCase": lambda listed: (
+            environment is None or environment.lower() not in {value.lower() for value in listed}
+        ),
+    }
+    results = []
+    for operator, keys in condition.items():
+        assert operator in operators, f"{operator}: unknown to this check"
+        listed = keys[key]
+        values = defaults if listed == {"Ref": "ProductionEnvironmentValues"} else _as_list(listed)
+        results.append(operators[operator](values))
+    return all(results)
+
+
+@pytest.mark.parametrize("environment", ["prod", "Production", "PRODUCTION", "pRoD", "ProDuCtIoN", None])
+def test_no_spelling_of_production_and_no_missing_tag_lets_a_stop_or_delete_through(
+    environment: str | None,
+) -> None:
+    for logical_id in ("TagEnforcerFunction", "IdleReaperFunction"):
+        for statement in _function_statements(logical_id):
+            if "aws:ResourceTag/Environment" in str(statement.get("Condition")):
+                allowed = _tag_condition_allows(statement["Condition"], environment)
+                assert not allowed, (logical_id, environment)
+
+
+@pytest.mark.parametrize("environment", ["dev", "staging", "Dev", "preprod"])
+def test_a_non_production_environment_may_be_stopped(environment: str) -> None:
+    for logical_id in ("TagEnforcerFunction", "IdleReaperFunction"):
+        for statement in _function_statements(logical_id):
+            if "aws:ResourceTag/Environment" in str(statement.get("Condition")):
+                assert _tag_condition_allows(statement["Condition"], environment), (logical_id, environment)
+
+
+def test_cloudwatch_may_use_the_alerts_topic_key_only_for_this_accounts_alarms() -> None:
+    statements = TEMPLATE["Resources"]["AlertsTopicKey"]["Properties"]["KeyPolicy"]["Statement"]
+    (cloudwatch,) = [s for s in statements if s.get("Principal") == {"Service": "cloudwatch.amazonaws.com"}]
+    assert cloudwatch["Condition"]["StringEquals"]["aws:SourceAccount"] == {"Ref": "AWS::AccountId"}

@@ -6,12 +6,13 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import boto3
 import pytest
+from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.dynamodb.models import dynamodb_backends
 from tests.conftest import TABLE, topic_with_inbox
@@ -36,6 +37,7 @@ from sagecost.adapters.prices import load_catalog
 from sagecost.domain.pricing import PriceBook
 from sagecost.models.budgets import Budget, BudgetPolicy, PreflightMode
 from sagecost.models.config import SagecostConfig
+from sagecost.services.budgets import ALERT_LEASE
 from tag_enforcer.handler import lambda_handler as tag_handler
 
 D = Decimal
@@ -60,6 +62,13 @@ class FlakyNotifier:
             self.failures -= 1
             raise ConnectionError("SNS is unreachable")
         self.inner.publish(notice)
+
+
+class UnreleasingLedger(DynamoLedger):
+    """A ledger whose alert claims cannot be given back (DynamoDB unreachable right after SNS failed)."""
+
+    def release_alert(self, *_: Any) -> None:
+        raise ConnectionError("DynamoDB is unreachable")
 
 
 @dataclass
@@ -184,6 +193,55 @@ def test_a_failing_publish_is_retried_and_the_alert_still_goes_out_exactly_once(
     assert stream.deliver(retry, lambda_context) == {"batchItemFailures": []}
     stream.deliver(retry, lambda_context)
     assert thresholds(stream.messages()) == ["50"]
+
+
+def test_sns_failing_and_the_claim_not_given_back_still_sends_the_alert_exactly_once(
+    stream: Stream, ledger: DynamoLedger, lambda_context: Any
+) -> None:
+    stuck = UnreleasingLedger(ledger.client, ledger.table)
+    flaky = FlakyNotifier(stream.notifier, failures=1)
+    wiring.use(wiring.LocalAdapters(ledger=stuck, alerts_value=flaky, config_value=CONFIG))
+    batch = spend(stream, "a", "60.00")
+
+    response = stream.deliver(batch, lambda_context)
+
+    failed = {failure["itemIdentifier"] for failure in response["batchItemFailures"]}
+    assert failed
+    assert stream.messages() == []
+    retry = [r for r in batch if r["dynamodb"]["SequenceNumber"] in failed]
+    # the retry of the same record holds the claim it left behind: it sends at once, and once only
+    assert stream.deliver(retry, lambda_context) == {"batchItemFailures": []}
+    assert thresholds(stream.messages()) == ["50"]
+    assert stream.deliver(retry, lambda_context) == {"batchItemFailures": []}
+    with clock.fixed_at(OCT_20 + 10 * ALERT_LEASE):
+        stream.deliver(batch, lambda_context)
+    assert stream.messages() == []
+
+
+def test_a_claim_left_behind_makes_another_sender_wait_for_its_lease_then_send_once(
+    stream: Stream, ledger: DynamoLedger, lambda_context: Any
+) -> None:
+    stuck = UnreleasingLedger(ledger.client, ledger.table)
+    wiring.use(
+        wiring.LocalAdapters(
+            ledger=stuck, alerts_value=FlakyNotifier(stream.notifier, 1), config_value=CONFIG
+        )
+    )
+    batch = spend(stream, "a", "60.00")
+    failed = {
+        failure["itemIdentifier"] for failure in stream.deliver(batch, lambda_context)["batchItemFailures"]
+    }
+    retry = [r for r in batch if r["dynamodb"]["SequenceNumber"] in failed]
+    # the same change, seen by another record (another holder): the claim may still be in flight
+    other = [json.loads(json.dumps(r).replace(r["eventID"], "another-record")) for r in retry]
+    with pytest.raises(BatchProcessingError, match="All records failed"):
+        stream.deliver(other, lambda_context)
+    assert stream.messages() == []
+    with clock.fixed_at(OCT_20 + ALERT_LEASE + timedelta(seconds=1)):
+        assert stream.deliver(other, lambda_context) == {"batchItemFailures": []}
+        assert thresholds(stream.messages()) == ["50"]
+        stream.deliver(retry, lambda_context)  # the first record's own retry: sent is sent
+    assert stream.messages() == []
 
 
 def test_what_runs_now_moves_the_forecast_and_the_burn_rate(

@@ -208,8 +208,12 @@ def test_an_arn_as_long_as_an_arn_can_be_is_recorded_and_read_back(ledger: Dynam
 
 def test_an_alert_on_a_budget_named_by_the_longest_value_is_claimed_once(ledger: DynamoLedger) -> None:
     key = alert_key("project:" + "\N{MATHEMATICAL BOLD CAPITAL P}" * 256, AlertKind.THRESHOLD, "80")
-    assert ledger.claim_alert("2026-10", key, OCTOBER, {"kind": "threshold"})
-    assert not ledger.claim_alert("2026-10", key, OCTOBER, {"kind": "threshold"})
-    ledger.release_alert("2026-10", key)
-    assert ledger.claim_alert("2026-10", key, OCTOBER, {"kind": "threshold"})
+    lease = OCTOBER + timedelta(minutes=5)
+    token = ledger.claim_alert("2026-10", key, OCTOBER, {"kind": "threshold"}, lease)
+    assert token is not None
+    ledger.release_alert("2026-10", key, token)
+    token = ledger.claim_alert("2026-10", key, OCTOBER, {"kind": "threshold"}, lease)
+    assert token is not None
+    ledger.confirm_alert("2026-10", key, token, OCTOBER, {"kind": "threshold"})
+    assert ledger.claim_alert("2026-10", key, OCTOBER, {"kind": "threshold"}, lease) is None  # sent: once
     assert oversized_keys() == []

@@ -21,14 +21,16 @@ conditional put fails) can never double count, and a crash can never leave half 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
+import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import Enum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
@@ -473,24 +475,89 @@ class DynamoLedger:
 
     # --- budgets ------------------------------------------------------------------------------------
 
-    def claim_alert(self, month: str, key: str, at: datetime, details: Mapping[str, Any]) -> bool:
-        """Mark an alert as sent, once per (budget, kind, threshold) and month: False if it already was."""
+    def claim_alert(
+        self,
+        month: str,
+        key: str,
+        at: datetime,
+        details: Mapping[str, Any],
+        lease_until: datetime,
+        holder: str | None = None,
+    ) -> str | None:
+        """Claim an alert before sending it, once per (budget, kind, threshold) and month. Two phases: the
+        marker is `claimed` (until `lease_until`), then `confirm_alert` makes it `sent`.
+
+        Returns the claim's token (`holder`, or a new one), or None when the alert was sent before. A claim
+        left behind (its holder failed, and even giving it back failed) is taken back by the same holder at
+        once (the retry of the same stream record), by anyone else once its lease has passed; until then
+        they get `AlertInFlight`.
+        """
+        token = holder or uuid.uuid4().hex
+        attributes = {
+            **details,
+            "pk": f"ALERT#{month}",
+            "sk": alert_sk(key),
+            "item_type": "alert",
+            "at": at,
+            "alert_state": "claimed",
+            "claim": token,
+            "claim_expires": int(lease_until.timestamp()),
+        }
+        if attributes["sk"] != key:  # a key too long for DynamoDB is hashed: the full one is kept here
+            attributes["alert_key"] = key
+        try:
+            self.client.put_item(
+                TableName=self.table,
+                Item=_item(attributes),
+                # a marker without alert_state was written before the two phases: it means sent
+                ConditionExpression=(
+                    "attribute_not_exists(pk) OR "
+                    "(alert_state = :claimed AND (claim = :token OR claim_expires < :now))"
+                ),
+                ExpressionAttributeValues={
+                    ":claimed": {"S": "claimed"},
+                    ":token": {"S": token},
+                    ":now": {"N": str(int(at.timestamp()))},
+                },
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except self.client.exceptions.ConditionalCheckFailedException as error:
+            held = cast("dict[str, Any]", error.response.get("Item") or {})
+            if held.get("alert_state", {}).get("S") == "claimed":
+                until = held["claim_expires"]["N"]
+                raise AlertInFlight(f"alert {key} of {month} is claimed until {until}") from error
+            return None
+        return token
+
+    def confirm_alert(
+        self, month: str, key: str, token: str, at: datetime, details: Mapping[str, Any]
+    ) -> None:
+        """The claimed alert went out: mark it `sent` for good (if the claim is still this one)."""
         attributes = {**details, "pk": f"ALERT#{month}", "sk": alert_sk(key), "item_type": "alert", "at": at}
         if attributes["sk"] != key:
             attributes["alert_key"] = key
         try:
             self.client.put_item(
-                TableName=self.table, Item=_item(attributes), ConditionExpression="attribute_not_exists(pk)"
+                TableName=self.table,
+                Item=_item({**attributes, "alert_state": "sent", "claim": token}),
+                ConditionExpression="claim = :token",
+                ExpressionAttributeValues={":token": {"S": token}},
             )
-        except self.client.exceptions.ConditionalCheckFailedException:
-            return False
-        return True
+        except self.client.exceptions.ConditionalCheckFailedException as error:
+            raise AlertInFlight(
+                f"alert {key} of {month}: the claim was taken over before it was confirmed"
+            ) from error
 
-    def release_alert(self, month: str, key: str) -> None:
-        """Undo a claim whose message could not be sent, so that the retry sends it."""
-        self.client.delete_item(
-            TableName=self.table, Key=_item({"pk": f"ALERT#{month}", "sk": alert_sk(key)})
-        )
+    def release_alert(self, month: str, key: str, token: str) -> None:
+        """Undo a claim whose message could not be sent, so that the retry sends it at once (a claim that is
+        no longer this one is left alone)."""
+        with contextlib.suppress(self.client.exceptions.ConditionalCheckFailedException):
+            self.client.delete_item(
+                TableName=self.table,
+                Key=_item({"pk": f"ALERT#{month}", "sk": alert_sk(key)}),
+                ConditionExpression="claim = :token",
+                ExpressionAttributeValues={":token": {"S": token}},
+            )
 
     def budget_spend(
         self, month: str, values: Sequence[tuple[Dimension, str]]
@@ -525,6 +592,40 @@ class DynamoLedger:
             while request:
                 response = self.client.batch_write_item(RequestItems=request)
                 request = dict(response.get("UnprocessedItems") or {})
+
+    def claim_action(
+        self,
+        arn: str,
+        action: str,
+        at: datetime,
+        details: Mapping[str, Any],
+        now: datetime,
+        lease_until: datetime,
+    ) -> bool:
+        """`record_action` in two phases, for work that follows the claim: the action is `claimed` until
+        `lease_until`, then `confirm_action` records it for good. A claim left behind (the work failed and
+        even `release_action` failed) is taken over once its lease has passed: False only while it is held,
+        or once the action is done."""
+        state = {"action_state": "claimed", "claim_expires": int(lease_until.timestamp())}
+        try:
+            self.client.put_item(
+                TableName=self.table,
+                Item=action_item(arn, action, at, {**details, **state}),
+                ConditionExpression=(
+                    "attribute_not_exists(pk) OR (action_state = :claimed AND claim_expires < :now)"
+                ),
+                ExpressionAttributeValues={
+                    ":claimed": {"S": "claimed"},
+                    ":now": {"N": str(int(now.timestamp()))},
+                },
+            )
+        except self.client.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
+    def confirm_action(self, arn: str, action: str, at: datetime, details: Mapping[str, Any]) -> None:
+        """The claimed action's work is done: record it for good (the claim's state and lease go)."""
+        self.client.put_item(TableName=self.table, Item=action_item(arn, action, at, details))
 
     def release_action(self, arn: str, action: str) -> None:
         """Undo a claim whose work failed, so that a retry can claim it again."""
@@ -651,3 +752,7 @@ class DynamoLedger:
             ),
             key=lambda r: (r["at"], r["raw"]),
         )
+
+
+class AlertInFlight(Exception):
+    """Another claim holds this alert and has not sent it (yet): fail, and retry after its lease."""

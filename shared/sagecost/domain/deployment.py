@@ -2,10 +2,11 @@
 
 template.yaml writes two facts of the tag policy into IAM, as stack parameters: `PolicyTagKeys` (the only
 keys the enforcer and the tag sweep may add: an `aws:TagKeys` condition) and `ProductionEnvironmentValues`
-(stop and delete calls are refused on resources whose `Environment` tag has one of them: an
-`aws:ResourceTag/Environment` condition). The warning tag of idle shutdown is fixed in the template. A
-config that contradicts them would be refused by IAM at the worst moment, or, for production values, would
-leave production protected by the code alone: `sagecost config push` refuses it and says what to change.
+(stop and delete calls are refused on resources whose `Environment` tag has one of them, in any case: a
+`StringNotEqualsIgnoreCase` condition on `aws:ResourceTag/Environment`). The warning tag of idle shutdown
+is fixed in the template. A config that contradicts them would be refused by IAM at the worst moment, or,
+for production values, would leave production protected by the code alone: `sagecost config push` refuses
+it and says what to change.
 """
 
 from __future__ import annotations
@@ -47,7 +48,8 @@ def conflicts(config: SagecostConfig, stack: StackConditions) -> list[str]:
             f"conditions read the {IAM_ENVIRONMENT_KEY!r} tag (IAM would refuse every stop): set "
             f"`environment: {{key: {IAM_ENVIRONMENT_KEY}, aliases: [{policy.environment.key}]}}`"
         )
-    unprotected = [value for value in policy.production_values if value not in stack.production_values]
+    protected = {value.lower() for value in stack.production_values}  # IAM compares them ignoring case
+    unprotected = [value for value in policy.production_values if value.lower() not in protected]
     if unprotected:
         wanted = _joined([*stack.production_values, *unprotected])
         problems.append(

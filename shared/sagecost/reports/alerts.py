@@ -1,5 +1,6 @@
 """Budget alerts as people and machines read them: a subject, a plain-text body for email, message
-attributes for SNS filter policies, and a JSON form for queues, functions and webhooks."""
+attributes for SNS filter policies, and a JSON form for queues, functions and webhooks. Every name in the
+text goes through `safe_text.line` (a job name or a tag cannot add a line or a terminal escape)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 from sagecost.adapters.notifier import Notice
 from sagecost.domain.budgets import percent_of
 from sagecost.models.budgets import Alert, AlertKind
+from sagecost.reports.safe_text import line
 from sagecost.reports.text import month_name, usd
 
 WHAT_TO_DO = {
@@ -36,18 +38,17 @@ WHAT_TO_DO = {
 
 def _headline(alert: Alert) -> str:
     spent_pct = percent_of(alert.spent_usd, alert.budget_usd)
+    budget = line(alert.budget)
     if alert.kind is AlertKind.THRESHOLD:
-        return f"{alert.budget} passed {alert.threshold} % of its {month_name(alert.month)} budget"
+        return f"{budget} passed {alert.threshold} % of its {month_name(alert.month)} budget"
     if alert.kind is AlertKind.FORECAST:
-        return (
-            f"{alert.budget} is forecast to reach {alert.threshold} % of its {month_name(alert.month)} budget"
-        )
+        return f"{budget} is forecast to reach {alert.threshold} % of its {month_name(alert.month)} budget"
     if alert.kind is AlertKind.BURN_RATE:
-        return f"{alert.budget} burns more than its daily limit of {usd(Decimal(alert.threshold))}"
+        return f"{budget} burns more than its daily limit of {usd(Decimal(alert.threshold))}"
     if alert.kind is AlertKind.PREFLIGHT:
-        job = alert.details.get("job", alert.threshold)
-        return f"{alert.budget}: job {job} could exceed what is left of the budget"
-    return f"{alert.budget} is still over its {month_name(alert.month)} budget ({spent_pct} %)"
+        job = line(str(alert.details.get("job", alert.threshold)))
+        return f"{budget}: job {job} could exceed what is left of the budget"
+    return f"{budget} is still over its {month_name(alert.month)} budget ({spent_pct} %)"
 
 
 def alert_json(alert: Alert) -> dict[str, Any]:
@@ -70,7 +71,7 @@ def alert_notice(alert: Alert) -> Notice:
             f"({usd(alert.running_usd_per_hour * 24)} per day)"
         )
     if alert.kind is AlertKind.PREFLIGHT:
-        d = alert.details
+        d = {key: line(value) if isinstance(value, str) else value for key, value in alert.details.items()}
         lines += [
             "",
             f"  Job         {d.get('job')} ({d.get('instance_count')} x {d.get('instance_type')}, "
@@ -85,28 +86,35 @@ def alert_notice(alert: Alert) -> Notice:
     if alert.drivers:
         lines += ["", "Top cost drivers this month:"]
         lines += [
-            f"  {usd(driver.cost):>12}  {driver.kind:<18} {driver.name}\n                {driver.console_url}"
+            f"  {usd(driver.cost):>12}  {line(driver.kind):<18} {line(driver.name)}"
+            + (f"\n                {line(driver.console_url)}" if driver.console_url else "")
             for driver in alert.drivers
         ]
-    lines += ["", "What to do: " + WHAT_TO_DO[alert.kind], "", f"sagecost alert {alert.key} ({alert.month})"]
+    lines += [
+        "",
+        "What to do: " + WHAT_TO_DO[alert.kind],
+        "",
+        f"sagecost alert {line(alert.key)} ({alert.month})",
+    ]
     attributes = {
         "kind": alert.kind.value,
         "severity": alert.severity.value,
-        "budget": alert.budget,
+        "budget": line(alert.budget),
         "month": alert.month,
-        "project": alert.project or "",
-        "team": alert.team or "",
-        "audience": alert.audience or "",
+        "project": line(alert.project or ""),
+        "team": line(alert.team or ""),
+        "audience": line(alert.audience or ""),
     }
     if alert.kind is AlertKind.PREFLIGHT and alert.details.get("owner"):
-        attributes["owner"] = str(alert.details["owner"])
+        attributes["owner"] = line(str(alert.details["owner"]))
+    budget = line(alert.budget)
     subject = {
-        AlertKind.THRESHOLD: f"[sagecost] {alert.budget} passed {alert.threshold} % ({spent_pct} % spent)",
-        AlertKind.FORECAST: f"[sagecost] {alert.budget} forecast to pass {alert.threshold} % "
+        AlertKind.THRESHOLD: f"[sagecost] {budget} passed {alert.threshold} % ({spent_pct} % spent)",
+        AlertKind.FORECAST: f"[sagecost] {budget} forecast to pass {alert.threshold} % "
         f"({usd(alert.forecast_usd or Decimal(0))} of {usd(alert.budget_usd)})",
-        AlertKind.BURN_RATE: f"[sagecost] {alert.budget} burn rate over its daily limit",
-        AlertKind.PREFLIGHT: f"[sagecost] {alert.budget}: a job could exceed the budget",
-        AlertKind.DIGEST: f"[sagecost] {alert.budget} still over budget ({spent_pct} %)",
+        AlertKind.BURN_RATE: f"[sagecost] {budget} burn rate over its daily limit",
+        AlertKind.PREFLIGHT: f"[sagecost] {budget}: a job could exceed the budget",
+        AlertKind.DIGEST: f"[sagecost] {budget} still over budget ({spent_pct} %)",
     }[alert.kind]
     return Notice(
         subject=subject, body="\n".join(lines) + "\n", attributes=attributes, data=alert_json(alert)

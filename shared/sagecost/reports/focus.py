@@ -18,7 +18,7 @@ from sagecost.domain.money import micro
 from sagecost.domain.periods import month_bounds
 from sagecost.models.allocation import AllocationReport, ResourceCost
 from sagecost.models.ledger import UNTAGGED
-from sagecost.reports.spreadsheet import text_cell, write_csv
+from sagecost.reports.spreadsheet import write_csv
 
 FocusType = Literal["string", "decimal", "datetime"]
 
@@ -202,16 +202,7 @@ def focus_rows(
     return rows
 
 
-TEXT_FROM_TAGS = ("ResourceName", "x_Project", "x_Team", "x_CostCenter", "x_Environment")
-
-
 def focus_csv(rows: Sequence[Mapping[str, object]]) -> str:
-    """The FOCUS rows as CSV; tag-derived text is made inert for spreadsheets (the `Tags` JSON starts `{`)."""
-    safe = [
-        {
-            column: text_cell(value) if column in TEXT_FROM_TAGS and isinstance(value, str) else value
-            for column, value in row.items()
-        }
-        for row in rows
-    ]
-    return write_csv([name for name, _ in FOCUS_COLUMNS], safe)
+    """The FOCUS rows as CSV; `write_csv` makes every text cell inert for spreadsheets (the `Tags` JSON
+    starts `{`, and JSON writes control characters as `\\u` escapes)."""
+    return write_csv([name for name, _ in FOCUS_COLUMNS], rows)

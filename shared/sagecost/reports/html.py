@@ -1,12 +1,13 @@
 """`report.html`: one self-contained page for finance. No script at all (the chart is inline SVG drawn
-here), a Content-Security-Policy that forbids scripts, and every value from a tag or a name escaped."""
+here), a Content-Security-Policy that forbids scripts, and every value from a tag or a name escaped
+(`safe_text.markup`: control characters shown, then HTML-escaped)."""
 
 from __future__ import annotations
 
 from decimal import Decimal
-from html import escape
 
 from sagecost.models.allocation import AllocationReport, AllocationRow
+from sagecost.reports.safe_text import markup
 from sagecost.reports.text import month_name, pct, signed_usd, usd
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
@@ -34,7 +35,12 @@ tr.total td{font-weight:600;border-top:2px solid #cbd5e0}.warn{color:#9c4221}.mu
 
 def _cell(value: object, *, number: bool = False) -> str:
     css = ' class="n"' if number else ""
-    return f"<td{css}>{escape(str(value))}</td>"
+    return f"<td{css}>{markup(str(value))}</td>"
+
+
+def _link_cell(text: str, url: str) -> str:
+    """A link where there is one (a console link is "" for an ARN AWS did not write)."""
+    return f'<td><a href="{markup(url)}">{markup(text)}</a></td>' if url else _cell(text)
 
 
 def _money_cell(value: Decimal | None) -> str:
@@ -45,7 +51,7 @@ def _bar(kind: str, x: float, y: int, width: float, title: str) -> str:
     colour = DIRECT_COLOUR if kind == "direct" else SHARED_COLOUR
     return (
         f'<rect class="{kind}" x="{x:.1f}" y="{y}" width="{width:.1f}" height="{BAR_HEIGHT - 6}"'
-        f' fill="{colour}"><title>{escape(title)}</title></rect>'
+        f' fill="{colour}"><title>{markup(title)}</title></rect>'
     )
 
 
@@ -78,11 +84,11 @@ def _chart(report: AllocationReport) -> str:
         shared_width = float(shared / largest) * BAR_WIDTH
         label = project if len(project) <= 28 else project[:27] + "~"
         parts += [
-            f'<text x="{LABEL_WIDTH - 6}" y="{y + 14}" text-anchor="end">{escape(label)}</text>',
+            f'<text x="{LABEL_WIDTH - 6}" y="{y + 14}" text-anchor="end">{markup(label)}</text>',
             _bar("direct", LABEL_WIDTH, y, direct_width, f"{project} direct {usd(direct)}"),
             _bar("shared", LABEL_WIDTH + direct_width, y, shared_width, f"{project} shared {usd(shared)}"),
             f'<text x="{LABEL_WIDTH + direct_width + shared_width + 6:.1f}" y="{y + 14}">'
-            f"{escape(usd(direct + shared))}</text>",
+            f"{markup(usd(direct + shared))}</text>",
         ]
     parts.append("</svg>")
     legend = (
@@ -132,8 +138,8 @@ def _cards(report: AllocationReport) -> str:
     return (
         '<div class="cards">'
         + "".join(
-            f'<div class="card"><span>{escape(title)}</span><b>{escape(value)}</b>'
-            f"<span>{escape(note)}</span></div>"
+            f'<div class="card"><span>{markup(title)}</span><b>{markup(value)}</b>'
+            f"<span>{markup(note)}</span></div>"
             for title, value, note in cards
         )
         + "</div>"
@@ -160,8 +166,8 @@ def _reconciliation(report: AllocationReport) -> str:
         for v in rec.projects
     )
     return (
-        f"<p>{escape(rec.metric.value)} for Amazon SageMaker from {escape(rec.source)}, grouped by the tag "
-        f"<code>{escape(rec.tag_key)}</code>.{estimated}</p>"
+        f"<p>{markup(rec.metric.value)} for Amazon SageMaker from {markup(rec.source)}, grouped by the tag "
+        f"<code>{markup(rec.tag_key)}</code>.{estimated}</p>"
         '<table><thead><tr><th>Project tag</th><th class="n">Metered</th><th class="n">Billed</th>'
         '<th class="n">Metered - billed</th><th class="n">%</th></tr></thead>'
         f"<tbody>{rows}</tbody></table>"
@@ -173,7 +179,7 @@ def _top_resources(report: AllocationReport) -> str:
         return "<p class=muted>No resource had usage this month.</p>"
     rows = "".join(
         "<tr>"
-        + f'<td><a href="{escape(r.console_url)}">{escape(r.resource_name)}</a></td>'
+        + _link_cell(r.resource_name, r.console_url)
         + _cell(r.resource_type)
         + _cell(r.project)
         + _cell(f"{r.instance_type} ({r.component})")
@@ -226,23 +232,23 @@ def render_html(report: AllocationReport) -> str:
         ]
     )
     pool = "; ".join(f"{source.source} {usd(source.amount)}" for source in report.shared_pool) or "none"
-    notes = "".join(f"<li>{escape(note)}</li>" for note in report.notes)
+    notes = "".join(f"<li>{markup(note)}</li>" for note in report.notes)
     title = f"SageMaker chargeback, {month_name(report.month)}"
     body = "".join(_row(row, trued_up) for row in ordered)
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="{CSP}">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{escape(title)}</title><style>{STYLE}</style></head>
+<title>{markup(title)}</title><style>{STYLE}</style></head>
 <body>
-<h1>{escape(title)}</h1>
-<p class="sub">Month {escape(report.month)}, amounts in {escape(report.currency)}. Generated
-{escape(report.generated_at.strftime("%Y-%m-%d %H:%M UTC"))} by sagecost.</p>
+<h1>{markup(title)}</h1>
+<p class="sub">Month {markup(report.month)}, amounts in {markup(report.currency)}. Generated
+{markup(report.generated_at.strftime("%Y-%m-%d %H:%M UTC"))} by sagecost.</p>
 {_cards(report)}
 <h2>Cost by project</h2>
 {_chart(report)}
 <h2>Chargeback</h2>
-<p>Shared pool: {escape(pool)}, split <b>{escape(report.policy.split.value)}</b> over the other projects.</p>
+<p>Shared pool: {markup(pool)}, split <b>{markup(report.policy.split.value)}</b> over the other projects.</p>
 <table><thead>{head}</thead><tbody>{body}{total_cells}</tbody></table>
 <h2>Against the bill</h2>
 {_reconciliation(report)}

@@ -1,4 +1,4 @@
-"""CSV that is safe to open in a spreadsheet: a cell never starts a formula."""
+"""CSV that is safe to open in a spreadsheet: no text cell starts a formula or carries a control character."""
 
 from __future__ import annotations
 
@@ -6,20 +6,24 @@ import csv
 import io
 from collections.abc import Iterable, Mapping, Sequence
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n", "|", "%")
-"""What Excel, LibreOffice and Google Sheets read as the start of a formula or a DDE call (OWASP)."""
+from sagecost.reports.safe_text import cell
 
-
-def text_cell(value: str) -> str:
-    """A text value (a tag, a name) made inert: a leading formula character is escaped with `'`."""
-    return "'" + value if value.startswith(FORMULA_STARTS) else value
+text_cell = cell
+"""A text value (a tag, a name) made inert (`safe_text.cell`); `write_csv` applies it to every text cell."""
 
 
 def write_csv(columns: Sequence[str], rows: Iterable[Mapping[str, object]]) -> str:
-    """Rows as RFC 4180 CSV (`\\r\\n`, quoted where needed); None is an empty cell."""
+    """Rows as RFC 4180 CSV (`\\r\\n`, quoted where needed); None is an empty cell, every text cell goes
+    through `safe_text.cell` (numbers are written as they are)."""
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=list(columns), lineterminator="\r\n")
     writer.writeheader()
     for row in rows:
-        writer.writerow({column: "" if row.get(column) is None else row[column] for column in columns})
+        writer.writerow({column: _value(row.get(column)) for column in columns})
     return buffer.getvalue()
+
+
+def _value(value: object) -> object:
+    if value is None:
+        return ""
+    return cell(value) if isinstance(value, str) else value

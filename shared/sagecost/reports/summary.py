@@ -1,4 +1,5 @@
-"""The month-end summary sent to the reports topic: a plain-text table that reads well in an email."""
+"""The month-end summary sent to the reports topic: a plain-text table that reads well in an email. Every
+value from a tag or a name goes through `safe_text.line`: none can start a row of its own."""
 
 from __future__ import annotations
 
@@ -6,26 +7,28 @@ from decimal import Decimal
 
 from sagecost.adapters.notifier import Notice
 from sagecost.models.allocation import AllocationReport
+from sagecost.reports.safe_text import line
 from sagecost.reports.text import month_name, pct, signed_usd, usd
 
 MAX_ROWS = 30
 COLUMNS = (("Project", 22), ("Team", 14), ("Cost center", 12))
 
 
-def _cell(text: str, width: int) -> str:
+def _cell(value: str, width: int) -> str:
+    text = line(value)
     return (text if len(text) <= width else text[: width - 1] + "~").ljust(width)
 
 
 def summary_notice(report: AllocationReport, location: str = "") -> Notice:
     totals = report.totals
     lines = [
-        f"SageMaker chargeback for {month_name(report.month)} ({report.month}), in {report.currency}",
+        f"SageMaker chargeback for {month_name(report.month)} ({report.month}), in {line(report.currency)}",
         "",
     ]
     lines.append(f"  Metered by sagecost   {usd(totals.metered):>14}   ({totals.records:,} usage records)")
     if totals.billed is not None and report.reconciliation is not None:
         lines.append(
-            f"  Billed ({report.reconciliation.source}, {report.reconciliation.metric.value})"
+            f"  Billed ({line(report.reconciliation.source)}, {report.reconciliation.metric.value})"
             f" {usd(totals.billed)}"
             f"   metered - billed: {signed_usd(totals.variance or totals.metered - totals.billed)}"
             f" ({pct(totals.variance_pct)})"
@@ -34,7 +37,7 @@ def summary_notice(report: AllocationReport, location: str = "") -> Notice:
     else:
         lines.append("  Billed                not reconciled (see notes)")
     if report.shared_pool:
-        sources = ", ".join(f"{source.source} {usd(source.amount)}" for source in report.shared_pool)
+        sources = ", ".join(f"{line(source.source)} {usd(source.amount)}" for source in report.shared_pool)
         lines.append(
             f"  Shared pool           {usd(totals.shared_pool):>14}   ({sources}; split "
             f"{report.policy.split.value})"
@@ -68,16 +71,16 @@ def summary_notice(report: AllocationReport, location: str = "") -> Notice:
         saved = sum((s.projected_savings for s in report.idle_savings), Decimal(0))
         lines += ["", f"Idle shutdown saved {usd(saved)} to the month's end:"]
         lines += [
-            f"  {s.project:<22} {s.actions:>3} stopped or deleted  {usd(s.hourly_usd):>10}/h"
+            f"  {line(s.project):<22} {s.actions:>3} stopped or deleted  {usd(s.hourly_usd):>10}/h"
             f"  {usd(s.projected_savings):>12}"
             for s in report.idle_savings
         ]
     if report.notes:
-        lines += ["", "Notes:"] + [f"  - {note}" for note in report.notes]
+        lines += ["", "Notes:"] + [f"  - {line(note)}" for note in report.notes]
     lines += [
         "",
         "The files: allocation.json, allocation.csv, focus.csv (FOCUS 1.2) and report.html"
-        + (f" in {location}" if location else "")
+        + (f" in {line(location)}" if location else "")
         + ".",
     ]
     return Notice(

@@ -1,9 +1,12 @@
 """Budget alerts: threshold and forecast crossings from the ledger's stream, burn rate from what runs,
 a daily digest while a budget stays over, and a pre-flight check of every job that starts.
 
-Every alert is sent once per (budget, kind, threshold) and month: a conditional marker item is claimed
-before the message goes out and released if SNS fails, so a redelivered stream batch sends nothing new
-and a retried failure sends exactly once.
+Every alert is sent once per (budget, kind, threshold) and month, by a marker in two phases: claimed
+(conditionally, for `ALERT_LEASE`) before the message goes out, confirmed as sent after it. If SNS fails the
+claim is given back and the failure raised, for the stream or the queue to retry; if even giving it back
+fails, the retry of the same stream record takes its own claim back (a claim is held by the record that
+made it), and anyone else takes it over once its lease has run out. A redelivered stream batch sends
+nothing new, a retried failure sends exactly once, and a claim another holds makes the retry fail and wait.
 """
 
 from __future__ import annotations
@@ -47,9 +50,25 @@ TOP_DRIVERS = 3
 RATES_KEPT = timedelta(hours=1)
 
 
+ALERT_LEASE = timedelta(minutes=5)
+"""How long a claimed alert waits for its holder: longer than a function runs (60 s), short enough for the
+retries that follow a double fault (SNS down, then the claim not given back)."""
+
+
 class BudgetLedger(Protocol):
-    def claim_alert(self, month: str, key: str, at: datetime, details: Mapping[str, Any]) -> bool: ...
-    def release_alert(self, month: str, key: str) -> None: ...
+    def claim_alert(
+        self,
+        month: str,
+        key: str,
+        at: datetime,
+        details: Mapping[str, Any],
+        lease_until: datetime,
+        holder: str | None = None,
+    ) -> str | None: ...
+    def confirm_alert(
+        self, month: str, key: str, token: str, at: datetime, details: Mapping[str, Any]
+    ) -> None: ...
+    def release_alert(self, month: str, key: str, token: str) -> None: ...
     def budget_spend(
         self, month: str, values: Sequence[tuple[Dimension, str]]
     ) -> dict[tuple[Dimension, str], Aggregate]: ...
@@ -66,11 +85,13 @@ class JobStopper(Protocol):
 
 @dataclass(frozen=True)
 class SpendChange:
-    """An aggregate item of a budget dimension moved (new or updated)."""
+    """An aggregate item of a budget dimension moved (new or updated). `source`: the stream record's id, the
+    same on every retry of that record (it holds the alert claims the record makes)."""
 
     month: str
     before: Aggregate | None
     after: Aggregate
+    source: str | None = None
 
 
 @dataclass(frozen=True)
@@ -80,6 +101,7 @@ class RateChange:
     month: str
     before: dict[str, Decimal]
     after: dict[str, Decimal]
+    source: str | None = None
 
 
 def _image(record: Mapping[str, Any], name: str) -> dict[str, Any] | None:
@@ -93,15 +115,17 @@ def read_stream_record(record: Mapping[str, Any]) -> SpendChange | RateChange | 
     if new is None:
         return None
     old = _image(record, "OldImage")
+    source = record.get("eventID") or record.get("dynamodb", {}).get("SequenceNumber")
     pk = str(new["pk"])
     if pk.startswith("AGG#"):
         month = pk.removeprefix("AGG#")
         after = aggregate_from_item(month, new)
         if after.dimension not in BUDGET_DIMENSIONS:
             return None
-        return SpendChange(month, aggregate_from_item(month, old) if old else None, after)
+        return SpendChange(month, aggregate_from_item(month, old) if old else None, after, source)
     if pk.startswith("RUNRATE#"):
-        return RateChange(pk.removeprefix("RUNRATE#"), dict(old["rates"]) if old else {}, dict(new["rates"]))
+        month = pk.removeprefix("RUNRATE#")
+        return RateChange(month, dict(old["rates"]) if old else {}, dict(new["rates"]), source)
     return None
 
 
@@ -164,7 +188,7 @@ class BudgetAlerter:
                 self._alert(budget, AlertKind.FORECAST, t, change.month, now, after.cost, new, rate)
                 for t in crossed(old, new, budget.forecast_thresholds, budget.monthly)
             ]
-        return self._send_all(alerts)
+        return self._send_all(alerts, change.source)
 
     def on_rates(self, change: RateChange, now: datetime) -> list[Alert]:
         """What runs changed: forecasts move with it, and so does the burn rate."""
@@ -200,7 +224,7 @@ class BudgetAlerter:
                 alerts.append(
                     self._alert(budget, AlertKind.BURN_RATE, limit, change.month, now, cost, new, new_rate)
                 )
-        return self._send_all(alerts)
+        return self._send_all(alerts, change.source)
 
     def digest(self, now: datetime) -> list[Alert]:
         """Once a day: every budget still over 100 % hears about it again (AWS Budgets goes silent)."""
@@ -251,8 +275,9 @@ class BudgetAlerter:
             audience=budget.audience,
         )
 
-    def _send_all(self, alerts: Iterable[Alert]) -> list[Alert]:
-        """Send each alert once, with its budget's top cost drivers (read once per budget and month)."""
+    def _send_all(self, alerts: Iterable[Alert], holder: str | None = None) -> list[Alert]:
+        """Send each alert once, with its budget's top cost drivers (read once per budget and month).
+        `holder`: who claims them (the stream record: its retry takes its own claims back at once)."""
         drivers: dict[tuple[str, str], tuple[Driver, ...]] = {}
         sent = []
         for alert in alerts:
@@ -260,24 +285,49 @@ class BudgetAlerter:
             if key not in drivers:
                 dimension, _, value = alert.budget.partition(":")
                 drivers[key] = top_drivers(self.ledger, alert.month, Dimension(dimension), value)
-            if send_once(self.ledger, self.notifier, alert.model_copy(update={"drivers": drivers[key]})):
+            with_drivers = alert.model_copy(update={"drivers": drivers[key]})
+            if send_once(self.ledger, self.notifier, with_drivers, holder):
                 sent.append(alert)
         return sent
 
 
-def send_once(ledger: BudgetLedger, notifier: Notifier, alert: Alert) -> bool:
-    """Claim the alert's marker, publish, and give the claim back if publishing fails (then raise, for the
-    stream or the queue to retry). False: it was sent before."""
+def send_once(ledger: BudgetLedger, notifier: Notifier, alert: Alert, holder: str | None = None) -> bool:
+    """Claim the alert's marker, publish, confirm it sent; give the claim back if publishing fails (then
+    raise, for the stream or the queue to retry). False: it was sent before."""
     details = {"kind": alert.kind.value, "budget": alert.budget, "severity": alert.severity.value}
-    if not ledger.claim_alert(alert.month, alert.key, alert.at, details):
+    lease_until = alert.at + ALERT_LEASE
+    token = ledger.claim_alert(alert.month, alert.key, alert.at, details, lease_until, holder)
+    if token is None:
         return False
     try:
         notifier.publish(alert_notice(alert))
     except Exception:
-        ledger.release_alert(alert.month, alert.key)
+        _release(ledger, alert.month, alert.key, token)
         raise
+    _confirm(ledger, alert.month, alert.key, token, alert.at, details)
     logger.info("budget alert sent", extra={"key": alert.key, "month": alert.month})
     return True
+
+
+def _release(ledger: BudgetLedger, month: str, key: str, token: str) -> None:
+    """Give a claim back after a failed send. If that fails too, the claim expires by itself (a retry after
+    `ALERT_LEASE` sends the alert): the first failure is what the caller raises."""
+    try:
+        ledger.release_alert(month, key, token)
+    except Exception:
+        logger.exception(
+            "alert claim not given back; it expires by itself", extra={"key": key, "month": month}
+        )
+
+
+def _confirm(
+    ledger: BudgetLedger, month: str, key: str, token: str, at: datetime, details: Mapping[str, Any]
+) -> None:
+    """Mark a sent alert sent. Not raised if it fails: the message is out, and a retry would send it twice."""
+    try:
+        ledger.confirm_alert(month, key, token, at, details)
+    except Exception:
+        logger.exception("alert sent but not confirmed", extra={"key": key, "month": month})
 
 
 def top_drivers(ledger: BudgetLedger, month: str, dimension: Dimension, value: str) -> tuple[Driver, ...]:
@@ -400,16 +450,18 @@ class Preflight:
             cost = spent.cost if spent else Decimal(0)
             if worst > budget.monthly - cost:
                 exceeded.append((budget, cost, budget.monthly - cost))
-        claimed = [
-            (budget, cost, remaining)
-            for budget, cost, remaining in exceeded
-            if self.ledger.claim_alert(
-                month, alert_key(budget.name, AlertKind.PREFLIGHT, job.name), now, {"kind": "preflight"}
-            )
-        ]
-        if not claimed:
-            return []  # nothing over budget, or this start was checked before (a redelivery)
+        details = {"kind": "preflight"}
+        claims: dict[str, str] = {}  # alert key -> claim token, until the alert is sent
         try:
+            claimed = []
+            for budget, cost, remaining in exceeded:
+                key = alert_key(budget.name, AlertKind.PREFLIGHT, job.name)
+                token = self.ledger.claim_alert(month, key, now, details, now + ALERT_LEASE)
+                if token is not None:
+                    claims[key] = token
+                    claimed.append((budget, cost, remaining))
+            if not claimed:
+                return []  # nothing over budget, or this start was checked before (a redelivery)
             stopped = can_stop and self.stopper.stop_job(job.kind.value, job.name)
             alerts = [
                 self._alert(job, attribution, budget, cost, remaining, worst, seconds, stopped, month, now)
@@ -417,9 +469,10 @@ class Preflight:
             ]
             for alert in alerts:
                 self.notifier.publish(alert_notice(alert))
+                _confirm(self.ledger, month, alert.key, claims.pop(alert.key), now, details)
         except Exception:
-            for budget, _, _ in claimed:
-                self.ledger.release_alert(month, alert_key(budget.name, AlertKind.PREFLIGHT, job.name))
+            for key, token in claims.items():
+                _release(self.ledger, month, key, token)
             raise
         return alerts
 

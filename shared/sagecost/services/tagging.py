@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
 
+from aws_lambda_powertools import Logger
 from pydantic import TypeAdapter, ValidationError
 
 from sagecost.adapters.ledger import DynamoLedger
@@ -42,6 +43,11 @@ _TIME: TypeAdapter[datetime] = TypeAdapter(UtcDatetime)
 
 CREATION_STATUSES = frozenset({"InProgress", "CREATING", "Pending"})
 """The first state of each kind: the enforcer acts at creation, not on every later change."""
+CLAIM_LEASE = timedelta(minutes=5)
+"""How long a creation claim left behind holds: longer than the enforcer runs (60 s), shorter than the tag
+queue's visibility timeout (360 s), after which SQS retries the message."""
+
+logger = Logger(service="sagecost")
 
 
 class TagOutcome(StrEnum):
@@ -279,11 +285,12 @@ class TagEnforcer:
 
         Claim first: one creation-time action per resource, whichever of its creation events (the Create*
         call, its first state, their redeliveries) gets here first. If anything below fails, the claim
-        is released, so that SQS's retry does the whole thing again.
+        is released, so that SQS's retry does the whole thing again; if even that fails, the claim expires
+        (`CLAIM_LEASE`, shorter than the tag queue's visibility timeout) before the retry comes.
         """
         result = TagResult(TagOutcome.ALREADY_HANDLED, created.arn, decision)
         details = {**_details(created, decision), "outcome": "tagged" if decision.apply_tags else "reported"}
-        if not self.ledger.record_action(created.arn, "creation", created.at, details):
+        if not self.ledger.claim_action(created.arn, "creation", created.at, details, now, now + CLAIM_LEASE):
             return result
         try:
             if decision.apply_tags and not self.sagemaker.add_tags(created.arn, decision.additions):
@@ -302,8 +309,15 @@ class TagEnforcer:
                     _delay(now, due),
                 )
         except Exception:
-            self.ledger.release_action(created.arn, "creation")
+            try:
+                self.ledger.release_action(created.arn, "creation")
+            except Exception:  # the claim's lease runs out by itself: SQS's retry comes after it
+                logger.exception("creation claim not given back", extra={"arn": created.arn})
             raise
+        try:
+            self.ledger.confirm_action(created.arn, "creation", created.at, details)
+        except Exception:  # done and told: a retry would tell twice
+            logger.exception("creation action not confirmed", extra={"arn": created.arn})
         result.notices.append(notice)
         result.outcome = TagOutcome.TAGGED if decision.apply_tags else TagOutcome.REPORTED
         return result
