@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from datetime import UTC, datetime
 from decimal import Decimal
 
+import boto3
 import pytest
 from tests.integration.test_cost_allocation import job
 from tests.integration.test_focus_export import Aggregates
@@ -132,3 +134,19 @@ def _is_number(value: str) -> bool:
     except ArithmeticError:
         return False
     return True
+
+
+def test_a_subject_with_a_line_break_or_over_the_limit_still_publishes(aws: None) -> None:
+    """SNS refuses a subject with a line break or a control character, or of 100 characters or more: the
+    alert would fail on every retry."""
+    from tests.conftest import topic_with_inbox
+
+    from sagecost.adapters.notifier import Notice, SnsNotifier
+
+    topic, queue = topic_with_inbox("hygiene")
+    notifier = SnsNotifier(boto3.client("sns"), topic)
+    notifier.publish(Notice(subject="budget fraud\nTOTAL 0.00\x1b[2J" + "x" * 120, body="b", attributes={}))
+    message = json.loads(boto3.client("sqs").receive_message(QueueUrl=queue)["Messages"][0]["Body"])
+    assert "\n" not in message["Subject"] and "\x1b" not in message["Subject"]
+    assert message["Subject"].startswith("budget fraud\\nTOTAL 0.00\\x1b[2J")
+    assert len(message["Subject"]) < 100

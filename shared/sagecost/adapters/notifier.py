@@ -6,6 +6,8 @@ import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
+from sagecost.reports.safe_text import line
+
 if TYPE_CHECKING:
     from mypy_boto3_sns import SNSClient
 
@@ -49,7 +51,9 @@ class SnsNotifier:
         self.topic_arn = topic_arn
 
     def publish(self, notice: Notice) -> None:
-        subject = notice.subject if len(notice.subject) <= SUBJECT_LIMIT else notice.subject[:97] + "..."
+        # SNS refuses a subject with a line break or a control character, or of 100 characters or more
+        shown = line(notice.subject)
+        subject = shown if len(shown) < SUBJECT_LIMIT else shown[: SUBJECT_LIMIT - 4] + "..."
         structured = notice.structured()
         extra: dict[str, Any] = {"MessageStructure": "json"} if structured else {}
         self.client.publish(
