@@ -15,10 +15,11 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from sagecost import wiring
+from sagecost import clock, wiring
 from sagecost.models.events import InvalidEvent, parse_event_json
 from sagecost.observability import logger, metrics, tracer
 from sagecost.services.intake import keep_rejected
+from sagecost.services.usage import Source
 
 processor = BatchProcessor(event_type=EventType.SQS)
 SETTINGS = wiring.function_settings(wiring.UsageRecorderSettings)
@@ -51,6 +52,7 @@ def record_handler(record: SQSRecord) -> None:
         metrics.add_metric(name="UnpricedRecords", unit=MetricUnit.Count, value=result.unpriced)
     if result.too_late:
         metrics.add_metric(name="TooLateTransitions", unit=MetricUnit.Count, value=result.too_late)
+        meter.keep_sealed(result.sealed, clock.now(), source=Source.RECORDER, raw=record.body)
     if result.outcome == "duplicate":
         metrics.add_metric(name="DuplicateEvents", unit=MetricUnit.Count, value=1)
 

@@ -3,6 +3,7 @@ transactions as it takes, each one consistent on its own."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -15,10 +16,12 @@ from sagecost.adapters.ledger import DynamoLedger
 from sagecost.adapters.sagemaker import Boto3SageMaker
 from sagecost.domain.pricing import PriceBook
 from sagecost.local import events
+from sagecost.local.fake_sagemaker import FakeSageMaker
 from sagecost.local.moto_speedups import fast_dynamodb_transactions
 from sagecost.models.config import SagecostConfig
 from sagecost.models.events import parse_event
 from sagecost.models.prices import Component
+from sagecost.services.allocation import sealed_note
 from sagecost.services.usage import UsageMeter
 
 T0 = datetime(2026, 11, 2, tzinfo=UTC)
@@ -119,3 +122,41 @@ def test_a_writer_stopped_between_two_transactions_loses_nothing(
     meter.record(parse_event(deleting))
     assert_metered_exactly(ledger, 6 * 15 * 24)
     assert list(ledger.open_timelines()) == []
+
+
+def test_a_change_only_the_sweep_saw_before_the_seal_is_kept_once_as_an_unmetered_gap(
+    ledger: DynamoLedger, prices: PriceBook
+) -> None:
+    # Given an endpoint metered by the sweep for 4 days, whose doubling on day 1 no event announced
+    fake = FakeSageMaker()
+    meter = UsageMeter(ledger, fake, prices, SagecostConfig())
+    feed = [
+        events.endpoint_config("cfg-gap", [("AllTraffic", "ml.m5.xlarge", 1)], at=T0 - timedelta(minutes=5)),
+        events.endpoint("ep-gap", "IN_SERVICE", at=T0, config_name="cfg-gap", variants=[("AllTraffic", 1)]),
+    ]
+    for raw in feed:
+        fake.observe(raw)
+        meter.record(parse_event(raw))
+    meter.sweep(T0 + timedelta(days=4))
+    fake.observe(
+        events.endpoint(
+            "ep-gap",
+            "UPDATING",
+            at=T0 + timedelta(days=1),
+            config_name="cfg-gap",
+            variants=[("AllTraffic", 2)],
+        )
+    )
+
+    # When the sweep sees it, hour after hour
+    for hour in (1, 2, 3):
+        meter.sweep(T0 + timedelta(days=4, hours=hour))
+
+    # Then it is kept once, as a rejection with reason `sealed`, counted for the month as an unmetered gap
+    assert ledger.sealed("2026-11") == {"usage_sweeper": 1}
+    (kept,) = [r for r in ledger.rejected() if r["reason"] == "sealed"]
+    assert json.loads(kept["raw"])["status"] == "UPDATING"
+    assert sealed_note(ledger.sealed("2026-11")) == (
+        "sealed: 0 state change event(s) and 1 change(s) seen by the sweep came after their usage was sealed"
+        " (2 days) and were not applied; each is kept as a rejection with reason `sealed`"
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -59,6 +60,27 @@ class Outcome(StrEnum):
     CACHED = "cached"
 
 
+class Source(StrEnum):
+    """Who saw a state change: an event the recorder got, or the hourly sweep."""
+
+    RECORDER = "usage_recorder"
+    SWEEPER = "usage_sweeper"
+
+
+@dataclass(frozen=True)
+class SealedChange:
+    resource_arn: str
+    transition: Transition
+
+    def describe(self) -> str:
+        """What the sweep saw, as a rejection keeps it (events are kept as they arrived)."""
+        t = self.transition
+        return json.dumps(
+            {"resource_arn": self.resource_arn, "status": t.status, "changed_at": t.at.isoformat()},
+            sort_keys=True,
+        )
+
+
 @dataclass
 class MeteringResult:
     """What recording one event (or sweeping one resource) did to the ledger."""
@@ -66,7 +88,12 @@ class MeteringResult:
     outcome: Outcome
     detail: str = ""
     records: list[UsageRecord] = field(default_factory=list)
-    too_late: int = 0
+    sealed: list[SealedChange] = field(default_factory=list)
+    """State changes that came after the usage they would have moved was sealed: not applied."""
+
+    @property
+    def too_late(self) -> int:
+        return len(self.sealed)
 
     @property
     def unpriced(self) -> int:
@@ -328,6 +355,20 @@ class UsageMeter:
         )
         return self._advance(timeline, [transition], at, None)
 
+    def keep_sealed(
+        self, sealed: Sequence[SealedChange], at: datetime, *, source: Source, raw: str | None = None
+    ) -> None:
+        """Keep each state change that came after the seal as a rejection (reason `sealed`), so the
+        outputs and the month report show it: the event as it arrived, or what the sweep saw."""
+        for change in sealed:
+            self.ledger.keep_sealed(
+                raw if raw is not None else change.describe(),
+                change=f"{change.resource_arn}#{change.transition.status}",
+                changed_at=change.transition.at,
+                source=source.value,
+                at=at,
+            )
+
     # --- tags that arrive after the usage --------------------------------------------------------
 
     def reattribute(self, arn: str, added: dict[str, str], at: datetime) -> MeteringResult:
@@ -398,7 +439,7 @@ class UsageMeter:
         while True:
             limit = self.transaction_limit - (config_to_cache is not None)
             step, change = _largest_step(timeline, remaining, until, limit, self.prices, tags)
-            result.too_late += len(change.too_late)
+            result.sealed += [SealedChange(timeline.resource.arn, t) for t in change.too_late]
             if _unchanged(timeline, change.timeline):
                 return result  # a duplicate delivery: nothing to write
             if batch is not None and retry is not None and step >= until:
@@ -441,6 +482,7 @@ class UsageMeter:
         for gone in open_timelines.values():
             report.add(self._close_vanished(gone, now, batch), closed=True)
         batch.flush()
+        self.keep_sealed(report.sealed, now, source=Source.SWEEPER)
         if self.config.budgets.limits:
             self._record_run_rates(running, now)
         return report
@@ -579,9 +621,12 @@ class SweepReport:
     retried_alone: int = 0
     cost: Decimal = Decimal(0)
     unpriced: int = 0
+    sealed: list[SealedChange] = field(default_factory=list)
+    """What the sweep saw change before the seal: usage it could not meter as it ran."""
 
     def add(self, result: MeteringResult, *, closed: bool = False) -> None:
         self.resources += 1
+        self.sealed += result.sealed
         self.records += len(result.records)
         self.cost += result.cost
         self.unpriced += result.unpriced
