@@ -1,7 +1,8 @@
 """Month-end allocation: read the month's aggregates, split them, reconcile with the bill, render the outputs.
 
-Reads are two Queries over the month's aggregate items (`allocation` and `resource` lines), never the usage
-records, so the cost of a run grows with projects and resources, not with how many records they wrote.
+Reads are two Queries over the month's aggregate items (`allocation` and `resource` lines) and one over its
+sealed state changes, never the usage records, so the cost of a run grows with projects and resources, not
+with how many records they wrote.
 """
 
 from __future__ import annotations
