@@ -20,6 +20,7 @@ from sagecost import clock, wiring
 from sagecost.models.events import InvalidEvent, parse_event_json
 from sagecost.observability import logger, metrics, tracer
 from sagecost.services.intake import keep_rejected, refuse_forbidden_tags
+from sagecost.services.usage import Source
 
 processor = BatchProcessor(event_type=EventType.SQS)
 SETTINGS = wiring.function_settings(wiring.UsageRecorderSettings)
@@ -54,6 +55,7 @@ def record_handler(record: SQSRecord) -> None:
         metrics.add_metric(name="UnpricedRecords", unit=MetricUnit.Count, value=result.unpriced)
     if result.too_late:
         metrics.add_metric(name="TooLateTransitions", unit=MetricUnit.Count, value=result.too_late)
+        meter.keep_sealed(result.sealed, clock.now(), source=Source.RECORDER, raw=record.body)
     if result.outcome == "duplicate":
         metrics.add_metric(name="DuplicateEvents", unit=MetricUnit.Count, value=1)
 

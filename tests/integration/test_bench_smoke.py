@@ -56,6 +56,7 @@ def test_the_allocation_bench_reads_only_aggregates_and_conserves_the_money() ->
     from bench.allocation import measure_allocation
 
     small, large = measure_allocation(200, 10), measure_allocation(2_000, 10)
-    assert small.requests == large.requests == 2  # one Query page each for allocation and resource lines
+    # one Query page each for allocation lines, resource lines and the month's sealed state changes
+    assert small.requests == large.requests == 3
     assert (small.allocation_items, small.resource_lines) == (large.allocation_items, large.resource_lines)
     assert large.metered > small.metered > 0

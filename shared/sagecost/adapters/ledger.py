@@ -36,8 +36,9 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from sagecost.domain.aggregates import AggregateDelta, merge_deltas
+from sagecost.domain.periods import next_month_start
 from sagecost.domain.timeline import TimelineChange
-from sagecost.models.ledger import Dimension, UsageRecord
+from sagecost.models.ledger import Dimension, UsageRecord, month_of
 from sagecost.models.state import EndpointConfigSnapshot, ResourceTimeline
 
 if TYPE_CHECKING:
@@ -660,25 +661,55 @@ class DynamoLedger:
 
     # --- rejected input -----------------------------------------------------------------------
 
+    @staticmethod
+    def _rejection(raw: str, reason: str, source: str, *, expires: datetime) -> dict[str, Any]:
+        """The attributes every kept rejection has: why, from where, the input (cut at 64 KiB), expiry."""
+        return {
+            "item_type": "rejected",
+            "reason": reason,
+            "source": source,
+            "raw": raw.encode()[:MAX_RAW_BYTES].decode(errors="replace"),
+            "truncated": len(raw.encode()) > MAX_RAW_BYTES,
+            "expires_at": int(expires.timestamp()),
+        }
+
     def reject(self, raw: str, reason: str, at: datetime, *, source: str) -> None:
         """Keep what could not be metered, with why, where an operator can read it (30 days)."""
         digest = hashlib.sha256(raw.encode()).hexdigest()[:16]
-        body = raw.encode()[:MAX_RAW_BYTES].decode(errors="replace")
-        self.client.put_item(
+        key = {"pk": f"REJECTED#{at.date().isoformat()}", "sk": f"{at.isoformat()}#{digest}"}
+        attributes = self._rejection(raw, reason, source, expires=at + REJECTION_RETENTION)
+        self.client.put_item(TableName=self.table, Item=_item(key | attributes))
+
+    def keep_sealed(self, raw: str, *, change: str, changed_at: datetime, source: str, at: datetime) -> None:
+        """Keep a state change that came after its usage was sealed (reason `sealed`) under the month it
+        happened in, until that month's report has read it. `change` names it (resource and status): the
+        first to see it keeps it, whether the event (however often delivered) or the hourly sweep."""
+        digest = hashlib.sha256(change.encode()).hexdigest()[:16]
+        key = {"pk": f"SEALED#{month_of(changed_at)}", "sk": f"{changed_at.isoformat()}#{digest}"}
+        expires = max(at, next_month_start(changed_at)) + REJECTION_RETENTION
+        attributes = self._rejection(raw, "sealed", source, expires=expires) | {"rejected_at": at.isoformat()}
+        try:
+            self.client.put_item(
+                TableName=self.table,
+                Item=_item(key | attributes),
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+        except self.client.exceptions.ConditionalCheckFailedException:
+            return  # already kept
+
+    def sealed(self, month: str) -> dict[str, int]:
+        """How many sealed state changes of `month` each source kept (one Query)."""
+        counts: dict[str, int] = {}
+        paginator = self.client.get_paginator("query")
+        for page in paginator.paginate(
             TableName=self.table,
-            Item=_item(
-                {
-                    "pk": f"REJECTED#{at.date().isoformat()}",
-                    "sk": f"{at.isoformat()}#{digest}",
-                    "item_type": "rejected",
-                    "reason": reason,
-                    "source": source,
-                    "raw": body,
-                    "truncated": len(raw.encode()) > MAX_RAW_BYTES,
-                    "expires_at": int((at + REJECTION_RETENTION).timestamp()),
-                }
-            ),
-        )
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": {"S": f"SEALED#{month}"}},
+        ):
+            for raw in page["Items"]:
+                source = _python(raw)["source"]
+                counts[source] = counts.get(source, 0) + 1
+        return counts
 
     # --- reading ------------------------------------------------------------------------------
 

@@ -11,6 +11,7 @@ from typing import Any
 from sagecost.adapters.ledger import DynamoLedger
 from sagecost.domain.money import cents, micro
 from sagecost.models.ledger import UNTAGGED, Dimension, UsageRecord
+from sagecost.services.usage import Source
 
 _DIMENSION_KEYS = {
     Dimension.PROJECT: "by_project",
@@ -26,7 +27,8 @@ def _share(part: Decimal, whole: Decimal) -> str:
 def month_summary(
     ledger: DynamoLedger, month: str, records: list[UsageRecord], projects_added: dict[str, str] | None = None
 ) -> dict[str, Any]:
-    """Cost per project, team and cost center from the month aggregates; unpriced and untagged spelled out.
+    """Cost per project, team and cost center from the month aggregates; unpriced, untagged and sealed
+    (state changes that came after the seal: events, and what the sweep saw) spelled out.
 
     `projects_added` (resource ARN -> the project value the tag enforcer added) says which spend would
     have had no project without the tag policy: the untagged share before and after it.
@@ -52,6 +54,7 @@ def month_summary(
         )
         for dimension in _DIMENSION_KEYS
     }
+    sealed = ledger.sealed(month)
     metered = total.cost
     added = projects_added or {}
     attributed_by_policy = sum(
@@ -72,6 +75,10 @@ def month_summary(
             "records": total.unpriced_records,
             "instance_hours": str(micro(total.unpriced_instance_hours)),
             "by_component_and_type": {k: str(micro(v)) for k, v in sorted(unpriced_hours.items())},
+        },
+        "sealed": {
+            "changes": sealed.get(Source.RECORDER.value, 0),
+            "unmetered_gaps": sealed.get(Source.SWEEPER.value, 0),
         },
         **summary,
     }

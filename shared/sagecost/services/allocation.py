@@ -1,7 +1,8 @@
 """Month-end allocation: read the month's aggregates, split them, reconcile with the bill, render the outputs.
 
-Reads are two Queries over the month's aggregate items (`allocation` and `resource` lines), never the usage
-records, so the cost of a run grows with projects and resources, not with how many records they wrote.
+Reads are two Queries over the month's aggregate items (`allocation` and `resource` lines) and one over its
+sealed state changes, never the usage records, so the cost of a run grows with projects and resources, not
+with how many records they wrote.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from aws_lambda_powertools import Logger
 from botocore.exceptions import BotoCoreError, ClientError
@@ -43,6 +44,22 @@ logger = Logger(service="sagecost")
 
 class AggregateReader(Protocol):
     def aggregates(self, month: str, dimension: Dimension | None = None) -> list[Aggregate]: ...
+
+
+@runtime_checkable
+class SealedReader(Protocol):
+    def sealed(self, month: str) -> dict[str, int]: ...
+
+
+def sealed_note(counts: Mapping[str, int]) -> str | None:
+    """The month report's line on state changes that came after the 2-day seal (`DynamoLedger.sealed`)."""
+    changes, gaps = counts.get("usage_recorder", 0), counts.get("usage_sweeper", 0)
+    if not changes and not gaps:
+        return None
+    return (
+        f"sealed: {changes} state change event(s) and {gaps} change(s) seen by the sweep came after their "
+        "usage was sealed (2 days) and were not applied; each is kept as a rejection with reason `sealed`"
+    )
 
 
 @dataclass(frozen=True)
@@ -86,6 +103,8 @@ class MonthEndAllocator:
         direct = [DirectCost.from_key(a.value, a.cost) for a in allocation_items]
         split = allocate(direct, policy)
         notes = list(split.notes)
+        if isinstance(self.ledger, SealedReader) and (note := sealed_note(self.ledger.sealed(month))):
+            notes.append(note)
 
         tag_key = self.config.tags.project.key
         bill = self._bill(month, tag_key, policy.billed_metric, notes)

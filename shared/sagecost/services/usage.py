@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -19,7 +20,7 @@ from sagecost.domain.metering import (
     meter_job,
     spot_note,
 )
-from sagecost.domain.periods import midnight, next_midnight, seconds_between
+from sagecost.domain.periods import next_midnight, seconds_between
 from sagecost.domain.pricing import PriceBook
 from sagecost.domain.resources import (
     ENDPOINT_BILLING_STATUSES,
@@ -39,7 +40,7 @@ from sagecost.models.events import (
     TrainingJobEvent,
     TransformJobEvent,
 )
-from sagecost.models.ledger import Dimension, ResourceKind, UsageRecord, month_of
+from sagecost.models.ledger import Dimension, ResourceKind, TagSnapshot, UsageRecord, month_of
 from sagecost.models.prices import Component
 from sagecost.models.state import (
     BillingLine,
@@ -59,6 +60,27 @@ class Outcome(StrEnum):
     CACHED = "cached"
 
 
+class Source(StrEnum):
+    """Who saw a state change: an event the recorder got, or the hourly sweep."""
+
+    RECORDER = "usage_recorder"
+    SWEEPER = "usage_sweeper"
+
+
+@dataclass(frozen=True)
+class SealedChange:
+    resource_arn: str
+    transition: Transition
+
+    def describe(self) -> str:
+        """What the sweep saw, as a rejection keeps it (events are kept as they arrived)."""
+        t = self.transition
+        return json.dumps(
+            {"resource_arn": self.resource_arn, "status": t.status, "changed_at": t.at.isoformat()},
+            sort_keys=True,
+        )
+
+
 @dataclass
 class MeteringResult:
     """What recording one event (or sweeping one resource) did to the ledger."""
@@ -66,7 +88,12 @@ class MeteringResult:
     outcome: Outcome
     detail: str = ""
     records: list[UsageRecord] = field(default_factory=list)
-    too_late: int = 0
+    sealed: list[SealedChange] = field(default_factory=list)
+    """State changes that came after the usage they would have moved was sealed: not applied."""
+
+    @property
+    def too_late(self) -> int:
+        return len(self.sealed)
 
     @property
     def unpriced(self) -> int:
@@ -87,12 +114,19 @@ class UsageMeter:
     """Turns SageMaker state changes and sweeps into ledger writes."""
 
     def __init__(
-        self, ledger: DynamoLedger, sagemaker: SageMakerReader, prices: PriceBook, config: SagecostConfig
+        self,
+        ledger: DynamoLedger,
+        sagemaker: SageMakerReader,
+        prices: PriceBook,
+        config: SagecostConfig,
+        *,
+        transaction_limit: int = TRANSACTION_LIMIT,
     ) -> None:
         self.ledger = ledger
         self.sagemaker = sagemaker
         self.prices = prices
         self.config = config
+        self.transaction_limit = transaction_limit
 
     # --- events ---------------------------------------------------------------------------------
 
@@ -322,6 +356,20 @@ class UsageMeter:
         )
         return self._advance(timeline, [transition], at, None)
 
+    def keep_sealed(
+        self, sealed: Sequence[SealedChange], at: datetime, *, source: Source, raw: str | None = None
+    ) -> None:
+        """Keep each state change that came after the seal as a rejection (reason `sealed`), so the
+        outputs and the month report show it: the event as it arrived, or what the sweep saw."""
+        for change in sealed:
+            self.ledger.keep_sealed(
+                raw if raw is not None else change.describe(),
+                change=f"{change.resource_arn}#{change.transition.status}",
+                changed_at=change.transition.at,
+                source=source.value,
+                at=at,
+            )
+
     # --- tags that arrive after the usage --------------------------------------------------------
 
     def reattribute(self, arn: str, added: dict[str, str], at: datetime) -> MeteringResult:
@@ -377,19 +425,22 @@ class UsageMeter:
     ) -> MeteringResult:
         """Meter the timeline up to `until` in as many transactions as it takes (one, nearly always).
 
-        With a `batch` (the sweep), a one-step change joins the batch's next transaction instead, and
-        `retry` redoes it alone should that transaction lose a race with another writer.
+        When the change does not fit one transaction (many lines, a long gap since the last metering),
+        it is written in steps that end at UTC midnights, each step as large as a transaction holds.
+        A step holds only the state changes up to its end, so each committed step is a ledger that is
+        right on its own: a resource still billing stays open, and should the writer stop between steps
+        the next sweep or the redelivered event meters the rest.
+
+        With a `batch` (the sweep), the change's last step joins the batch's next transaction instead,
+        and `retry` redoes it alone should that transaction lose a race with another writer.
         """
         tags = snapshot(timeline.tags, self.config.tag_keys)
         result = MeteringResult(Outcome.DUPLICATE, "no change")
         remaining = list(incoming)
         while True:
-            step = until
-            change = advance(timeline, remaining, step, self.prices, tags)
-            while change.writes + (config_to_cache is not None) > TRANSACTION_LIMIT:
-                step = _halfway_midnight(change_start(timeline, remaining), step)
-                change = advance(timeline, remaining, step, self.prices, tags)
-            result.too_late += len(change.too_late)
+            limit = self.transaction_limit - (config_to_cache is not None)
+            step, change = _largest_step(timeline, remaining, until, limit, self.prices, tags)
+            result.sealed += [SealedChange(timeline.resource.arn, t) for t in change.too_late]
             if _unchanged(timeline, change.timeline):
                 return result  # a duplicate delivery: nothing to write
             if batch is not None and retry is not None and step >= until:
@@ -399,16 +450,16 @@ class UsageMeter:
             self.ledger.commit(change, timeline.version, config=config_to_cache)
             config_to_cache = None
             _collect(result, change)
-            timeline, remaining = change.timeline, []
             if step >= until:
                 return result
+            timeline, remaining = change.timeline, [t for t in remaining if t.at > step]
 
     # --- sweeps ----------------------------------------------------------------------------------
 
     def sweep(self, now: datetime) -> SweepReport:
         """Meter everything that runs on up to `now`; open what no event announced, close what vanished."""
         report = SweepReport()
-        batch = WriteBatch(self.ledger, report)
+        batch = WriteBatch(self.ledger, report, self.transaction_limit)
         open_timelines = {t.resource.arn: t for t in self.ledger.open_timelines()}
         running = list(open_timelines.values())
         for endpoint in self.sagemaker.endpoints():
@@ -432,6 +483,7 @@ class UsageMeter:
         for gone in open_timelines.values():
             report.add(self._close_vanished(gone, now, batch), closed=True)
         batch.flush()
+        self.keep_sealed(report.sealed, now, source=Source.SWEEPER)
         if self.config.budgets.limits:
             self._record_run_rates(running, now)
         return report
@@ -570,9 +622,12 @@ class SweepReport:
     retried_alone: int = 0
     cost: Decimal = Decimal(0)
     unpriced: int = 0
+    sealed: list[SealedChange] = field(default_factory=list)
+    """What the sweep saw change before the seal: usage it could not meter as it ran."""
 
     def add(self, result: MeteringResult, *, closed: bool = False) -> None:
         self.resources += 1
+        self.sealed += result.sealed
         self.records += len(result.records)
         self.cost += result.cost
         self.unpriced += result.unpriced
@@ -596,16 +651,17 @@ class WriteBatch:
     transaction is cancelled and each of its resources is redone alone from a fresh read.
     """
 
-    def __init__(self, ledger: DynamoLedger, report: SweepReport) -> None:
+    def __init__(self, ledger: DynamoLedger, report: SweepReport, limit: int = TRANSACTION_LIMIT) -> None:
         self.ledger = ledger
         self.report = report
+        self.limit = limit
         self.pending: list[PendingWrite] = []
 
     def _items(self, pending: Sequence[PendingWrite]) -> int:
         return len(self.ledger.batch_actions([(p.change, p.expected_version, p.config) for p in pending]))
 
     def add(self, write: PendingWrite) -> None:
-        if self.pending and self._items([*self.pending, write]) > TRANSACTION_LIMIT:
+        if self.pending and self._items([*self.pending, write]) > self.limit:
             self.flush()
         self.pending.append(write)
 
@@ -700,20 +756,42 @@ def _unchanged(before: ResourceTimeline, after: ResourceTimeline) -> bool:
     return before.model_dump(exclude={"version"}) == after.model_dump(exclude={"version"})
 
 
-def change_start(timeline: ResourceTimeline, incoming: Sequence[Transition]) -> datetime:
-    candidates = [t.at for t in [*timeline.transitions, *incoming]]
-    if timeline.metered_until is not None:
-        candidates.append(timeline.metered_until)
-    return min(candidates)
-
-
-def _halfway_midnight(start: datetime, end: datetime) -> datetime:
-    middle = midnight(start + (end - start) / 2)
-    if middle <= start:
-        middle = next_midnight(start)
-    if middle >= end:
-        raise ValueError("a single day of one resource needs more writes than one transaction holds")
-    return middle
+def _largest_step(
+    timeline: ResourceTimeline,
+    incoming: Sequence[Transition],
+    until: datetime,
+    limit: int,
+    prices: PriceBook,
+    tags: TagSnapshot,
+) -> tuple[datetime, TimelineChange]:
+    """How far one transaction can meter: `until` if the whole change fits `limit` writes, else the
+    latest UTC midnight after what is already metered whose change (with the transitions up to it) fits.
+    """
+    change = advance(timeline, incoming, until, prices, tags)
+    if change.writes <= limit:
+        return until, change
+    floor = timeline.metered_until or min(t.at for t in [*timeline.transitions, *incoming])
+    midnights: list[datetime] = []
+    candidate = next_midnight(floor)
+    while candidate < until:
+        midnights.append(candidate)
+        candidate = next_midnight(candidate)
+    best: tuple[datetime, TimelineChange] | None = None
+    low, high = 0, len(midnights) - 1
+    while low <= high:  # writes grow with the step: the last midnight that fits
+        middle = (low + high) // 2
+        step = midnights[middle]
+        change = advance(timeline, [t for t in incoming if t.at <= step], step, prices, tags)
+        if change.writes <= limit:
+            best, low = (step, change), middle + 1
+        else:
+            high = middle - 1
+    if best is None:
+        raise ValueError(
+            f"{timeline.resource.arn}: the change up to {floor.isoformat()} and the next midnight needs "
+            f"more than the {limit} writes one transaction holds"
+        )
+    return best
 
 
 def _collect(result: MeteringResult, change: TimelineChange) -> None:
