@@ -234,6 +234,13 @@ def replay(feed: list[dict[str, Any]], out: Path, prices: PriceBook) -> Outputs:
     )
 
 
+def summary_of_the_events(summary: str) -> dict[str, Any]:
+    """The summary without its count of the input lines (a replay with duplicates has more of them)."""
+    figures: dict[str, Any] = json.loads(summary)
+    figures.pop("lines")
+    return figures
+
+
 def ledger_differences(ledger: str, expected: str) -> dict[str, dict[str, tuple[object, object]]]:
     """record id -> {field: (replayed, clean)} for every record that differs, readable in a failure."""
     replayed = {record["record_id"]: record for record in map(json.loads, ledger.splitlines())}
@@ -304,11 +311,10 @@ def test_duplicated_and_late_delivery_gives_the_ledger_and_summary_of_the_clean_
     assume(len(delivered) > len(FEED) and late_deliveries(delivered) > 0)
     # When it is replayed through the handlers and the hourly sweeps
     replayed = replay(delivered, tmp_path_factory.mktemp("shuffled"), prices)
-    # Then the ledger and the summary are, byte for byte, those of the clean replay
+    # Then the ledger is, byte for byte, that of the clean replay; so is the summary, but for its line count
     assert ledger_differences(replayed.ledger, clean.ledger) == {}
     assert replayed.ledger == clean.ledger
-    assert json.loads(replayed.summary) == json.loads(clean.summary)
-    assert replayed.summary == clean.summary
+    assert summary_of_the_events(replayed.summary) == summary_of_the_events(clean.summary)
 
 
 def test_a_notebook_running_before_its_pending_event_arrives_gives_the_same_ledger(
@@ -409,10 +415,10 @@ def test_jobs_whose_events_lack_the_figures_are_metered_whenever_their_create_ca
     tmp_path: Path, prices: PriceBook
 ) -> None:
     # Given a transform and a training job whose state events carry no instance figures, their create calls
-    # (which do) delivered before them, or after them
+    # (which do) delivered before them, or after them (hours late: EventBridge gives up after a day)
     create_transform, transform, create_training, training = figures_only_in_the_create_calls()
-    in_order = replay([create_transform, transform, create_training, training], tmp_path / "in-order", prices)
-    late = replay([transform, training, create_training, create_transform], tmp_path / "late", prices)
+    in_order = replay([create_training, training, create_transform, transform], tmp_path / "in-order", prices)
+    late = replay([training, create_training, transform, create_transform], tmp_path / "late", prices)
     # Then 3 instances x 2 h of transform and 2 instances x 2 h of training (with their 20 GB volumes)
     records = {
         (r["resource_name"], r["line"]): (r["instance_type"], r["instance_count"], r["quantity"])

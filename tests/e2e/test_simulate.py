@@ -286,3 +286,21 @@ def test_the_run_ends_with_the_allocation_of_every_month_it_covers(
     assert sent["attributes"]["month"] == "2026-11"
     assert sent["at"].startswith("2026-11-")
     assert "in allocation/2026-11." in sent["message"]
+
+
+def test_the_summary_accounts_for_every_line(simulated: tuple[Path, SimulationResult]) -> None:
+    out, result = simulated
+    lines = json.loads((out / "summary.json").read_text(encoding="utf-8"))["lines"]
+    # not JSON, an array and an unreadable time are rejected before delivery; the EC2 and tuning events
+    # are routed by no rule; the training events without an ARN or with a keyless tag are delivered, and
+    # then rejected by the recorder
+    assert lines == {
+        "read": len(DELIVERED),
+        "delivered": 16,
+        "rejected": 3,
+        "unrouted": 2,
+        "blank": 0,
+        "rejected_by_reason": {"unreadable line": 3},
+        "delivered_then_rejected": 2,
+    }
+    assert lines["delivered"] + lines["rejected"] + lines["unrouted"] + lines["blank"] == result.lines == 21

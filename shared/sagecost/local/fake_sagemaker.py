@@ -40,8 +40,9 @@ from sagecost.adapters.sagemaker import (
 from sagecost.domain.periods import seconds_between
 from sagecost.local import events
 from sagecost.models.config import PolicyKind
-from sagecost.models.events import upper_snake
+from sagecost.models.events import METERED_DETAIL_TYPES, InvalidEvent, parse_event, upper_snake
 from sagecost.models.state import EndpointConfigSnapshot
+from sagecost.models.tagging import CloudTrailCall
 
 _TIME: TypeAdapter[datetime] = TypeAdapter(datetime)
 
@@ -130,13 +131,21 @@ class FakeSageMaker:
     deliver at the virtual time they happen."""
 
     def observe(self, event: dict[str, Any]) -> None:
-        """Learn from one raw EventBridge event (anything unexpected is simply not learned)."""
+        """Learn from one raw EventBridge event: only from an event sagecost itself would accept (a state
+        change the recorder parses, a CloudTrail call the tag enforcer reads); anything else is not learned,
+        so a rejected line cannot change what SageMaker answers about a resource."""
         detail = event.get("detail")
         if not isinstance(detail, dict):
             return
         kind = event.get("detail-type")
         if kind == "AWS API Call via CloudTrail":
             self._observe_cloudtrail(detail)
+            return
+        if kind not in METERED_DETAIL_TYPES:
+            return
+        try:
+            parse_event(event)
+        except InvalidEvent:
             return
         modified = _time(detail.get("LastModifiedTime")) or _time(event.get("time")) or datetime.now(UTC)
         table, name_key, arn_key = {
@@ -174,20 +183,28 @@ class FakeSageMaker:
 
     def learn_creation_tags(self, lines: Iterable[str]) -> None:
         """Tags given at creation (CloudTrail Create* calls anywhere in the replay): ListTags knows them
-        from the moment a resource exists, even if its create call is delivered after its first events."""
+        from the moment a resource exists, even if its create call is delivered after its first events.
+        `lines`: only those the replay delivers (a rejected or unrouted line teaches nothing)."""
         for line in lines:
             if '"AWS API Call via CloudTrail"' not in line:
                 continue
             try:
                 event = json.loads(line)
-            except ValueError:
+            except (ValueError, RecursionError):
                 continue
             if isinstance(event, dict) and isinstance(event.get("detail"), dict):
                 self._observe_cloudtrail(event["detail"])
 
     def _observe_cloudtrail(self, detail: dict[str, Any]) -> None:
-        parameters = detail.get("requestParameters") or {}
-        responses = detail.get("responseElements") or {}
+        """A successful Create* call, as the tag enforcer would read it; any other call teaches nothing."""
+        try:
+            call = CloudTrailCall.model_validate(detail)
+        except ValidationError:
+            return
+        if call.error_code or call.created is None:
+            return
+        parameters = call.request_parameters or {}
+        responses = call.response_elements or {}
         arns = [v for k, v in responses.items() if k.endswith("Arn") and isinstance(v, str)]
         tags = _tags(parameters.get("tags"))
         if arns and tags:
@@ -384,12 +401,13 @@ class FakeSageMaker:
         detail = event.get("detail")
         if not isinstance(detail, dict) or not self.added_tags or "Tags" not in detail:
             return event
-        resources = event.get("resources") or [""]
-        added = self.added_tags.get(str(resources[0]))
+        resources = event.get("resources")
+        resource = str(resources[0]) if isinstance(resources, list) and resources else ""
+        added = self.added_tags.get(resource)
         if not added:
             return event
         current = _tags(detail.get("Tags")) or {}
-        known = self.resource_tags.get(str(resources[0]), {}) if not current else {}
+        known = self.resource_tags.get(resource, {}) if not current else {}
         return {**event, "detail": {**detail, "Tags": {**known, **added, **current}}}
 
     # --- the tag sweep's bulk reads ------------------------------------------------------------------

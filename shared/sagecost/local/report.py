@@ -97,10 +97,13 @@ def write_outputs(
     unrouted: dict[str, int],
     projects_added: dict[str, str] | None = None,
     allocations: dict[str, dict[str, Any]] | None = None,
+    *,
+    lines: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Write the ledger, the rejections and the summary (the same inputs always give the same files).
 
-    `allocations` is what the cost allocator returned per month (its files are under `allocation/`)."""
+    `allocations` is what the cost allocator returned per month (its files are under `allocation/`);
+    `lines`, what became of every input line (delivered, rejected, unrouted, blank)."""
     out.mkdir(parents=True, exist_ok=True)
     records = sorted(ledger.records(), key=lambda r: r.record_id)
     with (out / "ledger.jsonl").open("w", encoding="utf-8") as ledger_file:
@@ -125,5 +128,7 @@ def write_outputs(
             for month, result in sorted((allocations or {}).items())
         },
     }
+    if lines is not None:
+        summary["lines"] = lines
     (out / "summary.json").write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     return summary

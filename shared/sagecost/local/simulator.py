@@ -6,8 +6,15 @@ hourly schedules (fired by a virtual clock from the first event to the last). Wh
 cannot do it: SageMaker (a FakeSageMaker that answers from the events themselves) and time.
 
 Arrival order is the file's order; the virtual clock never runs backwards (a late event is delivered
-late, as EventBridge would). Lines that are not JSON objects, events no rule routes, and events the
-recorder rejects all end in `rejected.jsonl` with a reason.
+late, as EventBridge would). Every line has one fate, counted in the summary's `lines`: blank, rejected
+before delivery (not a JSON object, an implausible time, refused by EventBridge: in `rejected.jsonl` with
+a reason), routed by no rule (counted by kind), or delivered (and then maybe rejected by a handler, also
+in `rejected.jsonl`). Only a delivered line moves the virtual clock or teaches the fake SageMaker.
+
+The plausible time window: an envelope time before SageMaker existed (November 2017), more than a day in
+the wall clock's future, more than a year from the run's median, or more than a day out of its place in
+arrival order (see `out_of_place`) is rejected before anything else happens, so one absurd line can
+neither make the clock fire every hourly sweep up to 9999 nor make the events after it look late.
 """
 
 from __future__ import annotations
@@ -24,6 +31,8 @@ from pathlib import Path
 from typing import Any, cast
 
 import boto3
+from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
+from botocore.exceptions import ClientError, ParamValidationError
 from moto import mock_aws
 from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.dynamodb.models import dynamodb_backends
@@ -53,7 +62,23 @@ NOT_SIMULATED = ("idle_reaper.",)
 `idle.enforce` is true (a dry run would change nothing the simulation shows)."""
 STREAM_BATCH = 100
 """As the template's stream event source: BatchSize 100."""
-"""As the template's redrive policy: after this many failed receives a message is parked in the DLQ."""
+MAX_EVENT_BYTES = 256 * 1024
+"""EventBridge refuses an entry over 256 KB."""
+MAX_NESTING = 32
+"""Deeper JSON than any AWS event has (CloudTrail's are the deepest, about ten levels): refused before a
+parser or pattern matcher recurses into it."""
+EARLIEST_EVENT = datetime(2017, 11, 1, tzinfo=UTC)
+"""SageMaker was launched on 29 November 2017: no SageMaker event is older than that month."""
+FUTURE_TOLERANCE = timedelta(days=1)
+"""How far past the wall clock an envelope time may be (clock skew, time zones), no further."""
+RUN_SPAN = timedelta(days=366)
+"""How far from the median of the run's times an envelope time may be: a replay covers a year at most."""
+NEIGHBOURS = 10
+"""Lines on each side whose times say where a line belongs in the stream (see `out_of_place`)."""
+NEIGHBOUR_EVIDENCE = 3
+"""Fewer lines than this on a side say nothing about where a line belongs."""
+OUT_OF_PLACE = timedelta(days=1)
+"""EventBridge retries a delivery for 24 hours, no longer: no event arrives more than a day late."""
 
 _TIME: TypeAdapter[datetime] = TypeAdapter(datetime)
 Progress = Callable[[int], None]
@@ -93,10 +118,15 @@ class SimulationResult:
     out: Path
     lines: int = 0
     delivered: int = 0
+    """Lines delivered to a queue (a handler may still reject them: they are in `rejected` too)."""
+    blank: int = 0
+    refused_lines: list[int] = field(default_factory=list)
+    """Lines rejected before delivery (unreadable, an implausible time, refused by EventBridge)."""
     sweeps: int = 0
     rejected: list[Rejection] = field(default_factory=list)
     unrouted: dict[str, int] = field(default_factory=dict)
     """Events no rule in template.yaml routes (EventBridge would never deliver them), by detail-type."""
+    unrouted_lines: list[int] = field(default_factory=list)
     summary: dict[str, Any] = field(default_factory=dict)
     sagemaker_reads: dict[str, int] = field(default_factory=dict)
     actions: list[dict[str, Any]] = field(default_factory=list)
@@ -166,6 +196,27 @@ def cron_due(expression: str, after: datetime, until: datetime) -> bool:
     return False
 
 
+def _why(error: BaseException) -> str:
+    """An error in one line: its type and the first line of its message (for a batch whose records all
+    failed, the first record's error)."""
+    if isinstance(error, BatchProcessingError) and error.child_exceptions:
+        _, child, _ = error.child_exceptions[0]
+        if child is not None:
+            error = child
+    message = (str(error).splitlines() or [""])[0]
+    return f"{type(error).__name__}: {_clip(message, 200)}" if message else type(error).__name__
+
+
+def _json_type(value: object) -> str:
+    """A parsed JSON value's type as JSON names it."""
+    if value is None:
+        return "null (or missing)"
+    if value == "":
+        return "empty"
+    names = {bool: "a boolean", str: "a string", int: "a number", float: "a number", list: "an array"}
+    return names.get(type(value), "an object")
+
+
 def _epoch_seconds(value: object) -> float:
     if isinstance(value, datetime):
         return value.timestamp()
@@ -175,9 +226,78 @@ def _epoch_seconds(value: object) -> float:
 def _event_time(raw: dict[str, Any]) -> datetime:
     try:
         moment = _TIME.validate_python(raw.get("time"))
-    except ValidationError:
-        raise ValueError(f"the envelope's time {raw.get('time')!r} is not a timestamp") from None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except (ValidationError, OverflowError):
+        raise ValueError(f"the envelope's time {_shown(raw.get('time'))} is not a timestamp") from None
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else f"{text[: limit - 3]}..."
+
+
+def _shown(value: object, limit: int = 80) -> str:
+    """A value as a reason quotes it: its repr, clipped (a hostile value may be long)."""
+    return _clip(repr(value), limit)
+
+
+def _nesting(value: object) -> int:
+    """How deeply a parsed JSON value nests (without recursing: the value may be deep)."""
+    deepest, pending = 0, [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        if children is None:
+            continue
+        deepest = max(deepest, depth)
+        if depth <= MAX_NESTING:
+            pending += [(child, depth + 1) for child in children]
+    return deepest
+
+
+def _median(times: list[datetime]) -> datetime:
+    ordered = sorted(times)
+    return ordered[(len(ordered) - 1) // 2]
+
+
+def _later_than_most(moment: datetime, others: list[datetime]) -> bool:
+    return 2 * sum(moment - other > OUT_OF_PLACE for other in others) > len(others)
+
+
+def _earlier_than_most(moment: datetime, others: list[datetime]) -> bool:
+    return 2 * sum(other - moment > OUT_OF_PLACE for other in others) > len(others)
+
+
+def out_of_place(times: list[datetime]) -> dict[int, str]:
+    """Which of the stream's envelope times (index -> why) cannot be where they are in arrival order.
+
+    EventBridge delivers an event within 24 hours of its time (it stops retrying after a day), so no line
+    is more than a day later than a line delivered after it, nor more than a day earlier than one delivered
+    before it. Where lines contradict that, the one that contradicts most of the `NEIGHBOURS` on a side (of
+    at least `NEIGHBOUR_EVIDENCE`) is out of place; then, among the others, a line more than a day later than
+    every line after it (near the end, where fewer are left to say so): it would make them all late. A time
+    more than `RUN_SPAN` from the run's median is out of place wherever it is (a replay covers a year at
+    most). A quiet day or weekend is in its place: it contradicts nothing."""
+    if not times:
+        return {}
+    run_median = _median(times)
+    misplaced: dict[int, str] = {}
+    for index, moment in enumerate(times):
+        before = times[max(0, index - NEIGHBOURS) : index]
+        after = times[index + 1 : index + 1 + NEIGHBOURS]
+        if abs(moment - run_median) > RUN_SPAN:
+            misplaced[index] = (
+                f"more than {RUN_SPAN.days} days from the run's median ({run_median.isoformat()})"
+            )
+        elif len(after) >= NEIGHBOUR_EVIDENCE and _later_than_most(moment, after):
+            misplaced[index] = "more than a day after most of the lines delivered after it"
+        elif len(before) >= NEIGHBOUR_EVIDENCE and _earlier_than_most(moment, before):
+            misplaced[index] = "more than a day before most of the lines delivered before it"
+    kept = [index for index in range(len(times)) if index not in misplaced]
+    for position, index in enumerate(kept):
+        after = [times[later] for later in kept[position + 1 : position + 1 + NEIGHBOURS]]
+        if after and all(times[index] - other > OUT_OF_PLACE for other in after):
+            misplaced[index] = "more than a day after every line delivered after it"
+    return misplaced
 
 
 class Simulator:
@@ -226,6 +346,8 @@ class Simulator:
         )
         self.stream_cursor = len(self.stream_shard.items) if self.stream_shard else 0
         self.parked_stream: list[dict[str, Any]] = []
+        self.failed_runs: list[tuple[str, str, str]] = []
+        """(function, virtual time, error) of each scheduled run that raised (Lambda would retry it twice)."""
         self.fake: FakeSageMaker | None = None
         self.not_simulated: tuple[str, ...] = NOT_SIMULATED
         self.now = datetime.min.replace(tzinfo=UTC)
@@ -236,7 +358,14 @@ class Simulator:
     # --- time ------------------------------------------------------------------------------------
 
     def advance_to(self, moment: datetime) -> None:
-        """Move the virtual clock forward (never back), firing every hourly schedule passed on the way."""
+        """Move the virtual clock forward (never back), firing every hourly schedule passed on the way.
+
+        Only to plausible times (the replay rejects the others first): a jump of years would fire every
+        hourly schedule in between."""
+        if not EARLIEST_EVENT <= moment <= datetime.now(UTC) + FUTURE_TOLERANCE or (
+            self.next_hour is not None and moment - self.now > 2 * RUN_SPAN
+        ):
+            raise ValueError(f"the virtual clock cannot move from {self.now} to {moment}")
         if self.next_hour is None:
             self.next_hour = hour_floor(moment) + timedelta(hours=1)
         while self.next_hour <= moment:
@@ -293,16 +422,24 @@ class Simulator:
                 "time": self.now.isoformat(),
                 "detail": {},
             }
-            _handler(function)(event, _lambda_context(function))
+            try:
+                _handler(function)(event, _lambda_context(function))
+            except Exception as error:  # reported; the next run still runs
+                self.failed_runs.append((function.logical_id, self.now.isoformat(), _why(error)))
             self.pump_stream()
             self.deliver_emitted()
             if function.handler.startswith("usage_sweeper."):
                 self.sweeps += 1
 
     def allocate(self, month: str) -> dict[str, Any]:
-        """Run the cost allocator for a month, as an on-demand invocation (`{"month": ...}`) would."""
+        """Run the cost allocator for a month, as an on-demand invocation (`{"month": ...}`) would; if it
+        fails, the failure is kept with the scheduled runs' and the month's answer says why."""
         (allocator,) = [f for f in self.functions.values() if f.handler.startswith("cost_allocator.")]
-        result: dict[str, Any] = _handler(allocator)({"month": month}, _lambda_context(allocator))
+        try:
+            result: dict[str, Any] = _handler(allocator)({"month": month}, _lambda_context(allocator))
+        except Exception as error:  # reported; the other months are still allocated
+            self.failed_runs.append((allocator.logical_id, f"month {month}", _why(error)))
+            result = {"month": month, "failed": _why(error)}
         self.pump_stream()
         return result
 
@@ -350,7 +487,14 @@ class Simulator:
     def _deliver_stream_batch(self, function: sam.FunctionSpec, records: list[dict[str, Any]]) -> None:
         pending = records
         for _ in range(DELIVERY_ATTEMPTS):
-            response = _handler(function)({"Records": pending}, _lambda_context(function)) or {}
+            try:
+                response = _handler(function)({"Records": pending}, _lambda_context(function)) or {}
+            except Exception:  # a function error: Lambda retries the batch
+                response = {
+                    "batchItemFailures": [
+                        {"itemIdentifier": r["dynamodb"]["SequenceNumber"]} for r in pending
+                    ]
+                }
             failed = {f["itemIdentifier"] for f in response.get("batchItemFailures", [])}
             if not failed:
                 return
@@ -362,15 +506,38 @@ class Simulator:
     # --- routing ---------------------------------------------------------------------------------
 
     def route(self, raw: dict[str, Any], line: str) -> list[str] | str | None:
-        """The queues template.yaml's rules send this event to; None if no rule matches; or why EventBridge
-        refused it."""
+        """Send this event to the queues template.yaml's rules send it to, and name them; None if no rule
+        matches; or why EventBridge refused it."""
+        targets = self.targets(raw)
+        for queue_id in targets if isinstance(targets, list) else []:
+            self.send(queue_id, line)
+        return targets
+
+    def send(self, queue_id: str, body: str) -> None:
+        self.sqs.send_message(QueueUrl=self.queue_urls[queue_id], MessageBody=body)
+
+    def targets(self, raw: dict[str, Any]) -> list[str] | str | None:
+        """The queues template.yaml's rules send this event to (nothing is sent); None if no rule matches;
+        or why EventBridge refused it (PutEvents takes a `detail` that is a JSON object, nothing else)."""
+        source, detail_type, detail = raw.get("source"), raw.get("detail-type"), raw.get("detail")
+        for field_name, value in (("source", source), ("detail-type", detail_type)):
+            if not isinstance(value, str) or not value:
+                return f"EventBridge refused it: InvalidArgument: the {field_name} is {_json_type(value)}"
+        if not isinstance(detail, dict):
+            return (
+                f"EventBridge refused it: MalformedDetail: the detail is {_json_type(detail)}, not an object"
+            )
+        resources = raw.get("resources")
         entry: Any = {
-            "Source": str(raw.get("source", "")),
-            "DetailType": str(raw.get("detail-type", "")),
-            "Detail": json.dumps(raw.get("detail", {})),
-            "Resources": [str(r) for r in raw.get("resources", []) if isinstance(r, str)],
+            "Source": source,
+            "DetailType": detail_type,
+            "Detail": json.dumps(detail),
+            "Resources": [r for r in resources if isinstance(r, str)] if isinstance(resources, list) else [],
         }
-        response = self.events.put_events(Entries=[entry])
+        try:
+            response = self.events.put_events(Entries=[entry])
+        except (ClientError, ParamValidationError, UnicodeError) as error:
+            return f"EventBridge refused it: {_why(error)}"
         if response.get("FailedEntryCount"):
             failure = response["Entries"][0]
             return f"EventBridge refused it: {failure.get('ErrorCode')} {failure.get('ErrorMessage')}"
@@ -381,11 +548,7 @@ class Simulator:
                 self.sqs.delete_message(QueueUrl=tap, ReceiptHandle=message["ReceiptHandle"])
             if messages:
                 targets += queue_ids
-        if not targets:
-            return None
-        for queue_id in targets:
-            self.sqs.send_message(QueueUrl=self.queue_urls[queue_id], MessageBody=line)
-        return targets
+        return targets or None
 
     def drain(self, queue_id: str) -> list[tuple[str, str]]:
         """Deliver a queue to its function in SQS batches; return (body, why) for each message parked."""
@@ -405,7 +568,13 @@ class Simulator:
             if not messages:
                 return parked
             event = {"Records": [self._sqs_record(m, queue_id) for m in messages]}
-            response = _handler(function)(event, _lambda_context(function)) or {}
+            why = ""
+            try:
+                response = _handler(function)(event, _lambda_context(function)) or {}
+            except Exception as error:  # a function error: the whole batch returns
+                # (Powertools raises BatchProcessingError when every record of a batch failed)
+                why = f" ({_why(error)})"
+                response = {"batchItemFailures": [{"itemIdentifier": m["MessageId"]} for m in messages]}
             self.pump_stream()
             failed = {f["itemIdentifier"] for f in response.get("batchItemFailures", [])}
             for message in messages:
@@ -413,7 +582,9 @@ class Simulator:
                     attempts[message["Body"]] = attempts.get(message["Body"], 0) + 1
                     if attempts[message["Body"]] < DELIVERY_ATTEMPTS:
                         continue
-                    parked.append((message["Body"], f"failed {DELIVERY_ATTEMPTS} times: parked in the DLQ"))
+                    parked.append(
+                        (message["Body"], f"failed {DELIVERY_ATTEMPTS} times{why}: parked in the DLQ")
+                    )
                 self.sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
 
     def _sqs_record(self, message: Mapping[str, Any], queue_id: str) -> dict[str, Any]:
@@ -466,54 +637,136 @@ def _lambda_environment(log_level: str) -> Iterator[None]:
                 os.environ[key] = value
 
 
-def _read_line(number: int, text: str) -> tuple[dict[str, Any], datetime] | Rejection:
+def read_event_lines(path: Path) -> list[str]:
+    """A file's lines as EventBridge events are written, one per line: split at line feeds only (a JSON
+    string may hold U+2028, U+0085 or a form feed, which `str.splitlines` would cut it at); a final line
+    feed ends the last line rather than starting an empty one."""
+    text = path.read_text(encoding="utf-8")
+    lines = text.split("\n")
+    return lines[:-1] if lines and lines[-1] == "" else lines
+
+
+class _Refused(ValueError):
+    """Why a line cannot be delivered, as `rejected.jsonl` gives it."""
+
+
+def _event_of(text: str) -> dict[str, Any]:
+    if len(text.encode("utf-8", "replace")) > MAX_EVENT_BYTES:
+        raise _Refused(f"refused: {len(text)} characters, over the {MAX_EVENT_BYTES} bytes EventBridge takes")
     try:
         raw = json.loads(text)
-        if not isinstance(raw, dict):
-            raise ValueError(f"a line must hold one JSON object, not {type(raw).__name__}")
-        return raw, _event_time(raw)
+    except RecursionError:
+        raise _Refused("unreadable line: JSON nested too deeply to read") from None
     except ValueError as error:
-        return Rejection(number, f"unreadable line: {str(error).splitlines()[0]}", text)
+        raise _Refused(f"unreadable line: {(str(error).splitlines() or [''])[0]}") from None
+    if not isinstance(raw, dict):
+        raise _Refused(f"unreadable line: a line must hold one JSON object, not {type(raw).__name__}")
+    if _nesting(raw) > MAX_NESTING:
+        raise _Refused(f"unreadable line: JSON nested deeper than {MAX_NESTING} levels")
+    return raw
+
+
+def _plausible_time(raw: dict[str, Any], latest: datetime) -> datetime:
+    try:
+        moment = _event_time(raw)
+    except ValueError as error:
+        raise _Refused(f"unreadable line: {error}") from None
+    if moment < EARLIEST_EVENT:
+        raise _Refused(f"implausible time: {moment.isoformat()} is before SageMaker existed (November 2017)")
+    if moment > latest:
+        raise _Refused(
+            f"implausible time: {moment.isoformat()} is in the future (after {latest.isoformat()})"
+        )
+    return moment
+
+
+def _read_line(number: int, text: str, latest: datetime) -> tuple[dict[str, Any], datetime] | Rejection:
+    """The line's event and its envelope time, or why it cannot be delivered."""
+    try:
+        raw = _event_of(text)
+        return raw, _plausible_time(raw, latest)
+    except _Refused as refusal:
+        return Rejection(number, str(refusal), text)
+
+
+@dataclass(frozen=True)
+class _Admitted:
+    """A line to deliver: its event, its envelope time and the queues the rules send it to."""
+
+    number: int
+    text: str
+    event: dict[str, Any]
+    moment: datetime
+    queue_ids: list[str]
+
+
+def _admit(
+    simulator: Simulator, lines: list[str], result: SimulationResult, latest: datetime
+) -> list[_Admitted]:
+    """Decide every line's fate before the replay: blank, rejected (with a reason), unrouted, or delivered.
+    Nothing here moves the virtual clock or teaches the fake SageMaker."""
+    readable: list[tuple[int, str, dict[str, Any], datetime]] = []
+    for number, line in enumerate(lines, start=1):
+        text = line.strip()
+        if not text:
+            result.blank += 1
+            continue
+        read = _read_line(number, text, latest)
+        if isinstance(read, Rejection):
+            result.rejected.append(read)
+            result.refused_lines.append(number)
+            continue
+        readable.append((number, text, *read))
+    misplaced = out_of_place([moment for *_, moment in readable])
+    admitted: list[_Admitted] = []
+    for index, (number, text, raw, moment) in enumerate(readable):
+        if index in misplaced:
+            result.rejected.append(
+                Rejection(number, f"implausible time: {moment.isoformat()} is {misplaced[index]}", text)
+            )
+            result.refused_lines.append(number)
+            continue
+        queue_ids = simulator.targets(raw)
+        if queue_ids is None:
+            kind = f"{_shown(raw.get('source'), 60)}: {_shown(raw.get('detail-type'), 120)}".replace("'", "")
+            result.unrouted[kind] = result.unrouted.get(kind, 0) + 1
+            result.unrouted_lines.append(number)
+        elif isinstance(queue_ids, str):
+            result.rejected.append(Rejection(number, queue_ids, text))
+            result.refused_lines.append(number)
+        else:
+            admitted.append(_Admitted(number, text, raw, moment, queue_ids))
+    return admitted
 
 
 def _replay(
     simulator: Simulator,
     fake: FakeSageMaker,
-    lines: Iterable[str],
+    admitted: list[_Admitted],
     result: SimulationResult,
     progress: Progress | None,
 ) -> None:
     last_time: datetime | None = None
     line_of: dict[str, int] = {}
-    for number, line in enumerate(lines, start=1):
-        result.lines = number
+    for line in admitted:
         if progress:
-            progress(number)
-        text = line.strip()
-        if not text:
-            continue
-        read = _read_line(number, text)
-        if isinstance(read, Rejection):
-            result.rejected.append(read)
-            continue
-        raw, moment = read
-        line_of.setdefault(text, number)
-        simulator.advance_to(moment)
-        last_time = max(last_time or moment, moment)
-        raw = fake.as_sagemaker_sends(raw)
-        fake.observe(raw)
-        routed = simulator.route(raw, json.dumps(raw) if raw is not read[0] else text)
-        if routed is None:
-            kind = f"{raw.get('source')}: {raw.get('detail-type')}"
-            result.unrouted[kind] = result.unrouted.get(kind, 0) + 1
-        elif isinstance(routed, str):
-            result.rejected.append(Rejection(number, routed, text))
-        else:
-            result.delivered += 1
-            for queue_id in routed:
-                result.rejected += [
-                    Rejection(number, error, body) for body, error in simulator.drain(queue_id)
-                ]
+            progress(line.number)
+        simulator.advance_to(line.moment)
+        last_time = max(last_time or line.moment, line.moment)
+        event = fake.as_sagemaker_sends(line.event)
+        fake.observe(event)
+        body = line.text if event is line.event else json.dumps(event)
+        line_of.setdefault(line.text, line.number)
+        line_of.setdefault(body, line.number)
+        result.delivered += 1
+        for queue_id in line.queue_ids:
+            simulator.send(queue_id, body)
+        for queue_id in line.queue_ids:
+            result.rejected += [
+                Rejection(line.number, error, parked) for parked, error in simulator.drain(queue_id)
+            ]
+    if progress:
+        progress(result.lines)
     if last_time is not None:
         simulator.advance_to(last_time)
     result.rejected += [Rejection(0, f"recheck {error}", body) for body, error in simulator.parked_rechecks]
@@ -528,10 +781,34 @@ def _replay(
         for record in simulator.parked_stream
     ]
     result.rejected += [
+        Rejection(0, f"a scheduled run of {name} failed at {at}: {error}", "")
+        for name, at, error in simulator.failed_runs
+    ]
+    result.rejected += [
         Rejection(line_of.get(r["raw"], 0), f"rejected by the recorder: {r['reason']}", r["raw"])
         for r in simulator.ledger.rejected()
     ]
     result.rejected.sort(key=lambda r: r.line)
+
+
+def line_accounting(result: SimulationResult) -> dict[str, Any]:
+    """Every input line's fate; `delivered`, `rejected`, `unrouted` and `blank` add up to `read`."""
+    refused_lines = set(result.refused_lines)
+    by_reason: dict[str, int] = {}
+    for rejection in result.rejected:
+        if rejection.line in refused_lines:
+            head = rejection.reason.split(":", 1)[0]
+            by_reason[head] = by_reason.get(head, 0) + 1
+    handled_lines = {r.line for r in result.rejected if r.line} - refused_lines
+    return {
+        "read": result.lines,
+        "delivered": result.delivered,
+        "rejected": len(result.refused_lines),
+        "unrouted": len(result.unrouted_lines),
+        "blank": result.blank,
+        "rejected_by_reason": dict(sorted(by_reason.items())),
+        "delivered_then_rejected": len(handled_lines),
+    }
 
 
 def simulate(
@@ -555,9 +832,10 @@ def simulate(
     prices = PriceBook(catalog)
     config = config or SagecostConfig()
     notifier = RecordingNotifier()
+    latest = datetime.now(UTC) + FUTURE_TOLERANCE
     with _lambda_environment(log_level), mock_aws(), fast_dynamodb_transactions():
         lines = list(lines)
-        fake.learn_creation_tags(lines)
+        result.lines = len(lines)
         reports_notifier = RecordingNotifier()
         simulator = Simulator(
             template,
@@ -588,7 +866,9 @@ def simulate(
             simulator.not_simulated = ()
         notifier.clock = reports_notifier.clock = lambda: simulator.now
         clock.use(lambda: simulator.now)
-        _replay(simulator, fake, lines, result, progress)
+        admitted = _admit(simulator, lines, result, latest)
+        fake.learn_creation_tags(line.text for line in admitted)
+        _replay(simulator, fake, admitted, result, progress)
         # the month-end run happened on each 1st the replay passed; the months end with what came after
         result.allocations = {month: simulator.allocate(month) for month in simulator.ledger.months()}
         result.sweeps = simulator.sweeps
@@ -607,6 +887,7 @@ def simulate(
             result.unrouted,
             projects_added,
             result.allocations,
+            lines=line_accounting(result),
         )
         write_jsonl(out / "actions.jsonl", actions)
         write_jsonl(out / "alerts.jsonl", notifier.sent)
