@@ -273,8 +273,10 @@ def _run_simulation(
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
+    from sagecost.local.simulator import read_event_lines  # noqa: PLC0415
+
     try:
-        lines = args.events.read_text(encoding="utf-8").splitlines()
+        lines = read_event_lines(args.events)  # one event per "\n": U+2028 inside a value is no line break
     except OSError as error:
         raise SystemExit(f"sagecost: cannot read {args.events}: {error}") from None
     return _run_simulation(lines, args.out, args)
