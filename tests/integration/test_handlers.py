@@ -106,7 +106,17 @@ def test_a_batch_with_malformed_messages_meters_the_good_ones_and_keeps_the_bad_
 def test_a_failing_aws_call_fails_its_message_alone_so_sqs_retries_it(
     meter: UsageMeter, ledger: DynamoLedger, lambda_context: Any
 ) -> None:
-    # Given a terminal training event whose DescribeTrainingJob fails (the job is unknown to SageMaker)
+    # Given a terminal training event whose DescribeTrainingJob fails (SageMaker throttles, past retries)
+    from botocore.exceptions import ClientError
+
+    throttled = ClientError(
+        {"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"}}, "Describe"
+    )
+
+    def describe(**_: Any) -> Any:
+        raise throttled
+
+    meter.sagemaker.client.describe_training_job = describe  # type: ignore[attr-defined]
     unknown = events.training_job(
         "vanished",
         "Completed",

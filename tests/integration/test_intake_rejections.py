@@ -203,6 +203,14 @@ CASES: dict[str, tuple[Callable[[], str], str]] = {
         "'|' (U+007C) in its value",
     ),
     "a BEL in a tag key": (lambda: json.dumps(training(Tags={**TAGS, "Te\x07am": "risk"})), "U+0007"),
+    "a finished training job SageMaker does not have": (
+        lambda: json.dumps(training(ResourceConfig=None)),
+        "no training job 'train-1'",
+    ),
+    "60 tags": (
+        lambda: json.dumps(training(Tags={**TAGS, **{f"k{i}": "v" for i in range(57)}})),
+        "at most 50",
+    ),
     "a tag value of 257 characters": (
         lambda: json.dumps(training(Tags={**TAGS, "Project": "p" * 257})),
         "257 characters long",

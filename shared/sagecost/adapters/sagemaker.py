@@ -85,7 +85,7 @@ class SageMakerTagger(Protocol):
 class SageMakerReader(Protocol):
     """The SageMaker reads sagecost makes; boto3 in AWS, a fake in the simulator."""
 
-    def training_billing(self, name: str) -> TrainingBilling: ...
+    def training_billing(self, name: str) -> TrainingBilling | None: ...
     def transform_job(self, name: str) -> JobFigures | None: ...
     def endpoint_config(self, name: str) -> EndpointConfigSnapshot | None: ...
     def tags(self, arn: str) -> dict[str, str] | None: ...
@@ -157,8 +157,14 @@ class Boto3SageMaker:
     def __init__(self, client: SageMakerClient) -> None:
         self.client = client
 
-    def training_billing(self, name: str) -> TrainingBilling:
-        job: Any = self.client.describe_training_job(TrainingJobName=name)
+    def training_billing(self, name: str) -> TrainingBilling | None:
+        """DescribeTrainingJob's billing figures; None when no such job exists (it is never deleted)."""
+        try:
+            job: Any = self.client.describe_training_job(TrainingJobName=name)
+        except ClientError as error:
+            if _not_found(error):
+                return None
+            raise
         return TrainingBilling(
             billable_seconds=job.get("BillableTimeInSeconds"),
             training_seconds=job.get("TrainingTimeInSeconds"),

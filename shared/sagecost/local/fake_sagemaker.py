@@ -215,11 +215,11 @@ class FakeSageMaker:
 
     # --- SageMakerReader -----------------------------------------------------------------------
 
-    def training_billing(self, name: str) -> TrainingBilling:
+    def training_billing(self, name: str) -> TrainingBilling | None:
         self.calls["DescribeTrainingJob"] += 1
         known = self.known_training_jobs.get(name)
         if known is None:
-            raise LookupError(f"training job {name} was never seen in the events")
+            return None  # as SageMaker answers for a job it does not have
         job = {**self.created_with.get(name, {}), **{k: v for k, v in known.detail.items() if v is not None}}
         start, end = _time(job.get("TrainingStartTime")), _time(job.get("TrainingEndTime"))
         billable = job.get("BillableTimeInSeconds")

@@ -34,6 +34,7 @@ from sagecost.models.config import SagecostConfig
 from sagecost.models.events import (
     EndpointConfigEvent,
     EndpointEvent,
+    InvalidEvent,
     NotebookInstanceEvent,
     ProcessingJobEvent,
     SageMakerEvent,
@@ -171,6 +172,8 @@ class UsageMeter:
             # the one read a training event allows: the billable time, and the instances and volume
             # when the event lacks `ResourceConfig` (or names no instance type)
             billing = self.sagemaker.training_billing(job.training_job_name)
+            if billing is None:  # kept as a rejection: the account has no such job
+                raise InvalidEvent(f"DescribeTrainingJob: no training job {job.training_job_name!r} here")
             if billable is None:
                 billable, trained = billing.billable_seconds, billing.training_seconds
                 start, end = billing.start or start, billing.end or end
@@ -182,8 +185,10 @@ class UsageMeter:
         if billable is None:
             notes = ("no BillableTimeInSeconds: billed the wall time from start to end",)
         billed_seconds = billable if billable is not None else int(seconds_between(start, end))
-        if not instances:
-            return MeteringResult(Outcome.NOTHING_TO_METER, "the job names no instance type")
+        if not instances:  # neither the event nor DescribeTrainingJob: kept as a rejection, never dropped
+            raise InvalidEvent(
+                "the training job names no instance type, in its event or its DescribeTrainingJob"
+            )
         run = JobRun(
             resource=resource,
             component=Component.TRAINING,
@@ -233,8 +238,10 @@ class UsageMeter:
         if not instances:
             # the event lacks `TransformResources`: the one read this kind allows, DescribeTransformJob
             described = self.sagemaker.transform_job(name)
-            if described is None or not described.instances:
-                return MeteringResult(Outcome.NOTHING_TO_METER, "the job names no instance type")
+            if described is None or not described.instances:  # kept as a rejection, never dropped
+                raise InvalidEvent(
+                    "the transform job names no instance type, in its event or its DescribeTransformJob"
+                )
             instances = described.instances
             start, end = start or described.start, end or described.end
         if start is None:
