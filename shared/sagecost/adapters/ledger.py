@@ -48,9 +48,18 @@ if TYPE_CHECKING:
 TRANSACTION_LIMIT = 100
 REJECTION_RETENTION = timedelta(days=30)
 MAX_RAW_BYTES = 64 * 1024
+
+
 PARTITION_KEY_BYTES = 2048
 SORT_KEY_BYTES = 1024
 """DynamoDB's longest partition and sort key values (UTF-8 bytes), for a table's keys and its indexes'."""
+
+
+def kept_raw(raw: str) -> str:
+    """What the ledger keeps of a rejected message: its first 64 KB."""
+    return raw.encode()[:MAX_RAW_BYTES].decode(errors="replace")
+
+
 _DIGEST_MARK = "#sha256:"
 _DIGESTED = re.compile(r"#sha256:[0-9a-f]{64}\Z")
 
@@ -668,7 +677,7 @@ class DynamoLedger:
             "item_type": "rejected",
             "reason": reason,
             "source": source,
-            "raw": raw.encode()[:MAX_RAW_BYTES].decode(errors="replace"),
+            "raw": kept_raw(raw),
             "truncated": len(raw.encode()) > MAX_RAW_BYTES,
             "expires_at": int(expires.timestamp()),
         }

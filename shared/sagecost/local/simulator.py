@@ -40,7 +40,7 @@ from moto.events.models import EventPattern
 from pydantic import TypeAdapter, ValidationError
 
 from sagecost import clock, wiring
-from sagecost.adapters.ledger import DynamoLedger
+from sagecost.adapters.ledger import DynamoLedger, kept_raw
 from sagecost.adapters.notifier import Notice
 from sagecost.adapters.reports import DirectoryReports
 from sagecost.domain.periods import hour_floor
@@ -784,6 +784,8 @@ def _replay(
         Rejection(0, f"a scheduled run of {name} failed at {at}: {error}", "")
         for name, at, error in simulator.failed_runs
     ]
+    # the ledger keeps a rejected message's first 64 KB: a longer line is found by that prefix
+    line_of |= {kept_raw(text): number for text, number in line_of.items() if kept_raw(text) not in line_of}
     result.rejected += [
         Rejection(line_of.get(r["raw"], 0), f"rejected by the recorder: {r['reason']}", r["raw"])
         for r in simulator.ledger.rejected()
