@@ -17,7 +17,7 @@ PY312_BIN := $(shell for p in "$$(command -v python3.12 2>/dev/null)" "$$(pyenv 
 .PHONY: help demo test lint format typecheck template focus-env browser pytest unit integration e2e deploy-check build bench clean
 
 help: ## list the targets
-	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
 
 $(VENV)/.ready: requirements/dev.txt shared/requirements.txt pyproject.toml $(wildcard functions/*/__init__.py)
 	$(PYTHON) -m venv $(VENV)
@@ -106,4 +106,4 @@ bench: $(VENV)/.ready build ## requests per event and per sweep, throughput, imp
 	PYTHONPATH=shared:functions $(BIN)/python -m bench
 
 clean: ## remove virtualenvs, build output and demo output
-	rm -rf $(VENV) $(TOOLS) $(FOCUS_VENV) .aws-sam out .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(TOOLS) $(FOCUS_VENV) .venv-lambda .aws-sam out .pytest_cache .mypy_cache .ruff_cache .hypothesis
