@@ -130,15 +130,11 @@ def cmd_reprice(args: argparse.Namespace) -> int:
     from sagecost.adapters.ledger import DynamoLedger  # noqa: PLC0415
     from sagecost.adapters.parameters import ParameterStore  # noqa: PLC0415
     from sagecost.adapters.stacks import read_stack  # noqa: PLC0415
-    from sagecost.domain.periods import parse_month  # noqa: PLC0415
     from sagecost.domain.pricing import PriceBook  # noqa: PLC0415
     from sagecost.reports.text import usd  # noqa: PLC0415
     from sagecost.services.repricing import reprice_month  # noqa: PLC0415
 
-    try:
-        parse_month(args.month)
-    except ValueError as error:
-        raise SystemExit(f"sagecost: --month: {error}") from None
+    _check_month(args.month)
     if (args.stack is None) == (args.table is None):
         raise SystemExit("sagecost: say which ledger: --stack NAME (its prices too) or --table NAME")
     if args.stack is not None:
@@ -381,13 +377,17 @@ def _spend_compliance(table: str, month: str | None) -> None:
         print(f"  {dimension.value:12s} {share:6.2f} % of spend attributed ({untagged:.2f} USD without one)")
 
 
-def cmd_allocate(args: argparse.Namespace) -> int:
+def _check_month(month: str) -> None:
     from sagecost.domain.periods import parse_month  # noqa: PLC0415
 
     try:
-        parse_month(args.month)
+        parse_month(month)
     except ValueError as error:
         raise SystemExit(f"sagecost: --month: {error}") from None
+
+
+def cmd_allocate(args: argparse.Namespace) -> int:
+    _check_month(args.month)
     if (args.table is None) == (args.ledger is None):
         raise SystemExit("sagecost: say where the ledger is: --table NAME (deployed) or --ledger FILE.jsonl")
     if args.bill is not None and args.table is not None:

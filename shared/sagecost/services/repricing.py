@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Protocol
 
-from sagecost.domain.aggregates import AggregateDelta, aggregate_deltas, summarise
+from sagecost.domain.aggregates import AggregateDelta, AggregateKey, aggregate_deltas, summarise
 from sagecost.domain.money import micro
 from sagecost.domain.pricing import PriceBook
 from sagecost.models.ledger import UsageRecord
@@ -64,18 +64,20 @@ def repriced(record: UsageRecord, prices: PriceBook) -> UsageRecord | None:
 
 
 def _chunks(changes: Sequence[Repriced], room: int) -> Iterator[tuple[list[Repriced], list[AggregateDelta]]]:
-    """Groups of changes whose records and merged aggregate updates fit `room` transaction items."""
+    """Groups of changes whose records and merged aggregate updates fit `room` transaction items. A group's
+    aggregate items are counted as the union of its changes' keys (at least as many as the merged, nonzero
+    updates), so each change's deltas are computed once and a group's once."""
     group: list[Repriced] = []
-    deltas: list[AggregateDelta] = []
+    keys: set[AggregateKey] = set()
     for change in changes:
-        candidate = [*group, change]
-        candidate_deltas = _deltas(candidate)
-        if group and len(candidate) + len(candidate_deltas) > room:
-            yield group, deltas
-            candidate, candidate_deltas = [change], _deltas([change])
-        group, deltas = candidate, candidate_deltas
+        change_keys = {delta.key for delta in _deltas([change])}
+        if group and len(group) + 1 + len(keys | change_keys) > room:
+            yield group, _deltas(group)
+            group, keys = [], set()
+        group.append(change)
+        keys |= change_keys
     if group:
-        yield group, deltas
+        yield group, _deltas(group)
 
 
 def _deltas(changes: Sequence[Repriced]) -> list[AggregateDelta]:
@@ -99,8 +101,9 @@ def reprice_month(ledger: RepricingLedger, prices: PriceBook, month: str) -> Rep
     timelines = ledger.load_timelines(sorted(by_resource)) if by_resource else {}
     for arn, changes in sorted(by_resource.items()):
         timeline = timelines.get(arn)
-        cached = [c for c in changes if timeline is not None and c[0].record_id in timeline.segments]
-        sealed = [c for c in changes if c not in cached]
+        cached_ids = timeline.segments.keys() if timeline is not None else frozenset[str]()
+        cached = [c for c in changes if c[0].record_id in cached_ids]
+        sealed = [c for c in changes if c[0].record_id not in cached_ids]
         for group, deltas in _chunks(sealed, TRANSACTION_LIMIT):
             ledger.reprice(group, deltas)
         if cached and timeline is not None:
