@@ -48,6 +48,11 @@ class ResourceKind(StrEnum):
     TRANSFORM_JOB = "transform-job"
     ENDPOINT = "endpoint"
     NOTEBOOK_INSTANCE = "notebook-instance"
+    STUDIO_APP = "app"
+    SPACE = "space"
+    INFERENCE_COMPONENT = "inference-component"
+    HYPERPOD_CLUSTER = "cluster"
+    MLFLOW_SERVER = "mlflow-tracking-server"
 
 
 class Dimension(StrEnum):

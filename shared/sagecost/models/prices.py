@@ -20,13 +20,37 @@ class Component(StrEnum):
     ASYNC_INFERENCE = "async-inference"
     NOTEBOOK = "notebook"
     STUDIO_APP = "studio-app"
+    TRAINING_WARM_POOL = "training-warm-pool"
+    """Instances a finished training job keeps in its warm pool (`KeepAlivePeriodInSeconds`)."""
+    SERVERLESS_INFERENCE = "serverless-inference"
+    """On-demand serverless compute; `instance_type` is the memory size (`serverless_type`)."""
+    SERVERLESS_PROVISIONED = "serverless-provisioned"
+    """Provisioned concurrency of a serverless variant, billed while it exists; per memory size."""
+    HYPERPOD = "hyperpod"
+    MLFLOW = "mlflow"
+    """A managed MLflow tracking server; `instance_type` is its size (`Small`, `Medium`, `Large`)."""
     ML_STORAGE = "ml-storage"
 
 
 PriceUnit = Literal["hour", "GB-month"]
 
 ML_STORAGE_VOLUME = "gp2"
-"""The `instance_type` under which ML storage (EBS general purpose SSD) rates are catalogued."""
+"""The volume type of ML storage (EBS general purpose SSD)."""
+
+
+def storage_type(component: Component) -> str:
+    """The `instance_type` under which the ML storage of `component`'s instances is priced: `gp2.training`.
+
+    The bill prices ML storage per component (`<REGION>-Host:VolumeUsage.gp2`, `-Train:`, `-Processing:`,
+    ...), and the rates differ (eu-west-1, December 2023: processing $0.110, the others $0.154 per
+    GB-month), so each component's volumes have their own price key."""
+    return f"{ML_STORAGE_VOLUME}.{component.value}"
+
+
+def serverless_type(memory_mb: int) -> str:
+    """The `instance_type` of serverless usage of a memory size: `serverless-4096mb`. Its hourly rate is the
+    per-second rate of that memory size times 3,600; its quantity is concurrency-hours."""
+    return f"serverless-{memory_mb}mb"
 
 
 class Price(BaseModel):
