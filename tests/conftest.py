@@ -40,7 +40,7 @@ from sagecost.adapters.ledger import DynamoLedger
 from sagecost.adapters.prices import load_catalog
 from sagecost.domain.pricing import PriceBook
 from sagecost.local.template import load_template, table_create_args
-from sagecost.models.prices import Component, Price, PriceCatalog
+from sagecost.models.prices import Component, Price, PriceCatalog, storage_type
 
 # The handlers' Tracer (X-Ray SDK) opens a UDP socket when first built: pytest-socket allows that while
 # tests are collected, not while they run. Built here, no test's first handler import trips it.
@@ -98,7 +98,17 @@ TEST_RATES = {
     ("hosting", "ml.g5.xlarge"): "1.408",
     ("async-inference", "ml.m5.xlarge"): "0.23",
     ("notebook", "ml.t3.medium"): "0.05",
-    ("ml-storage", "gp2"): "0.14",
+    **{
+        ("ml-storage", storage_type(Component(component))): "0.14"
+        for component in (
+            "training",
+            "processing",
+            "batch-transform",
+            "hosting",
+            "async-inference",
+            "notebook",
+        )
+    },
 }
 
 

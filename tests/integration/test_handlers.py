@@ -18,12 +18,11 @@ from sagecost.adapters.ledger import DynamoLedger
 from sagecost.adapters.sagemaker import (
     Boto3SageMaker,
     EndpointSummary,
-    JobFigures,
     NotebookSummary,
     SageMakerReader,
-    TrainingBilling,
 )
-from sagecost.domain.metering import InstanceLine
+from sagecost.domain.kinds.training import TrainingBilling
+from sagecost.domain.metering import InstanceLine, JobFigures
 from sagecost.domain.pricing import PriceBook
 from sagecost.local import events
 from sagecost.models.prices import Component

@@ -15,6 +15,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sagecost.domain.aggregates import AggregateDelta, AggregateKey, aggregate_deltas, summarise
+from sagecost.domain.kinds.endpoint import ENDPOINT_BILLING_STATUSES, UNKNOWN_INSTANCE_TYPE, endpoint_lines
+from sagecost.domain.kinds.notebook import notebook_lines
 from sagecost.domain.metering import InstanceLine, JobRun, ResourceRef, meter_job, priced_record, spot_note
 from sagecost.domain.money import micro
 from sagecost.domain.periods import (
@@ -30,12 +32,6 @@ from sagecost.domain.periods import (
     split_by_month,
 )
 from sagecost.domain.pricing import PriceBook
-from sagecost.domain.resources import (
-    ENDPOINT_BILLING_STATUSES,
-    UNKNOWN_INSTANCE_TYPE,
-    endpoint_lines,
-    notebook_lines,
-)
 from sagecost.domain.tags import business_tags, snapshot
 from sagecost.domain.timeline import TimelineChange, advance, due_for_sweep, meter_timeline
 from sagecost.models.config import TagKeys
@@ -47,7 +43,7 @@ from sagecost.models.ledger import (
     TagSnapshot,
     UsageRecord,
 )
-from sagecost.models.prices import ML_STORAGE_VOLUME, Component
+from sagecost.models.prices import Component, storage_type
 from sagecost.models.state import (
     BillingLine,
     EndpointConfigSnapshot,
@@ -290,7 +286,7 @@ def test_a_heterogeneous_cluster_bills_every_instance_group_and_storage_for_ever
     # 30 GB on each of 6 instances for 0.5 h of a 720 h month: 180 x 0.5 / 720 = 0.125 GB-month x 0.14
     assert (storage.component, storage.instance_type, storage.unit) == (
         Component.ML_STORAGE,
-        ML_STORAGE_VOLUME,
+        storage_type(Component.TRAINING),
         "GB-month",
     )
     assert (storage.instance_count, storage.quantity, storage.cost) == (
@@ -399,7 +395,7 @@ def test_each_variant_bills_its_own_type_and_count_and_its_ml_storage() -> None:
         BillingLine(
             line="variant/B/storage",
             component=Component.ML_STORAGE,
-            instance_type=ML_STORAGE_VOLUME,
+            instance_type=storage_type(Component.HOSTING),
             count=3,
             volume_gb=10,
         ),
@@ -492,7 +488,7 @@ def test_a_notebook_volume_of_unknown_size_is_the_5_gb_default_and_an_unknown_ty
     )
     assert (storage.component, storage.instance_type, storage.volume_gb) == (
         Component.ML_STORAGE,
-        ML_STORAGE_VOLUME,
+        storage_type(Component.NOTEBOOK),
         5,
     )
     assert notebook_lines("Stopped", "ml.t3.medium", 50)[0].volume_gb == 50

@@ -14,10 +14,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sagecost.domain.aggregates import AggregateDelta, AggregateKey, aggregate_deltas
+from sagecost.domain.kinds.endpoint import endpoint_lines
+from sagecost.domain.kinds.notebook import notebook_lines
 from sagecost.domain.metering import ResourceRef
 from sagecost.domain.periods import next_midnight
 from sagecost.domain.pricing import PriceBook
-from sagecost.domain.resources import endpoint_lines, notebook_lines
 from sagecost.domain.timeline import TimelineChange, advance, meter_timeline
 from sagecost.models.ledger import ResourceKind, TagSnapshot, UsageRecord, month_of
 from sagecost.models.state import (

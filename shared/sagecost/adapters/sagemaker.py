@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from botocore.exceptions import ClientError
 
-from sagecost.domain.metering import InstanceLine
+from sagecost.domain.kinds.training import TrainingBilling
+from sagecost.domain.metering import JobFigures, instance_lines, transform_lines
 from sagecost.models.config import PolicyKind
 from sagecost.models.events import upper_snake
 from sagecost.models.state import EndpointConfigSnapshot, VariantSpec
@@ -18,28 +19,6 @@ if TYPE_CHECKING:
     from mypy_boto3_sagemaker import SageMakerClient
 
 PAGE_SIZE = 100
-
-
-@dataclass(frozen=True)
-class TrainingBilling:
-    """What DescribeTrainingJob says about a job's bill."""
-
-    billable_seconds: int | None
-    training_seconds: int | None
-    start: datetime | None
-    end: datetime | None
-    instances: tuple[InstanceLine, ...]
-    volume_gb: int | None
-    spot: bool = False
-
-
-@dataclass(frozen=True)
-class JobFigures:
-    """What DescribeTransformJob says a job ran on, and when: for events that lack `TransformResources`."""
-
-    instances: tuple[InstanceLine, ...]
-    start: datetime | None
-    end: datetime | None
 
 
 @dataclass(frozen=True)
@@ -93,31 +72,6 @@ class SageMakerReader(Protocol):
     def endpoint(self, name: str) -> EndpointSummary | None: ...
     def notebooks(self) -> list[NotebookSummary]: ...
     def notebook_volume_gb(self, name: str) -> int | None: ...
-
-
-def instance_lines(resource_config: dict[str, Any]) -> tuple[InstanceLine, ...]:
-    """Instance lines of a training ResourceConfig: one per instance group, or the single cluster."""
-    groups = resource_config.get("InstanceGroups") or []
-    if groups:
-        return tuple(
-            InstanceLine(f"group/{g.get('InstanceGroupName', i)}", g["InstanceType"], int(g["InstanceCount"]))
-            for i, g in enumerate(groups)
-        )
-    if resource_config.get("InstanceType"):
-        return (
-            InstanceLine(
-                "compute", resource_config["InstanceType"], int(resource_config.get("InstanceCount", 1))
-            ),
-        )
-    return ()
-
-
-def transform_lines(resources: dict[str, Any]) -> tuple[InstanceLine, ...]:
-    """The instance line of a transform job's `TransformResources` (empty when it names no type)."""
-    if not resources.get("InstanceType"):
-        return ()
-    count = int(resources.get("InstanceCount") or 1)
-    return (InstanceLine("compute", str(resources["InstanceType"]), count),)
 
 
 def config_snapshot(response: dict[str, Any]) -> EndpointConfigSnapshot:

@@ -8,9 +8,11 @@ between UTC months pro rata by wall time, so it lands in the month it happened, 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from sagecost.domain.money import micro
 from sagecost.domain.periods import (
@@ -23,9 +25,10 @@ from sagecost.domain.periods import (
 from sagecost.domain.pricing import PriceBook
 from sagecost.models.events import InvalidEvent
 from sagecost.models.ledger import ResourceKind, TagSnapshot, UsageRecord, UsageUnit, month_of
-from sagecost.models.prices import ML_STORAGE_VOLUME, Component
+from sagecost.models.prices import Component, storage_type
 
 TERMINAL_JOB_STATUSES = frozenset({"Completed", "Failed", "Stopped"})
+"""A job in one of these states has finished: its bill is final."""
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,40 @@ class InstanceLine:
     line: str
     instance_type: str
     count: int
+
+
+@dataclass(frozen=True)
+class JobFigures:
+    """What a job's Describe call says it ran on, and when: for events that lack the figures."""
+
+    instances: tuple[InstanceLine, ...]
+    start: datetime | None
+    end: datetime | None
+
+
+def instance_lines(resource_config: Mapping[str, Any]) -> tuple[InstanceLine, ...]:
+    """Instance lines of a training ResourceConfig: one per instance group, or the single cluster."""
+    groups = resource_config.get("InstanceGroups") or []
+    if groups:
+        return tuple(
+            InstanceLine(f"group/{g.get('InstanceGroupName', i)}", g["InstanceType"], int(g["InstanceCount"]))
+            for i, g in enumerate(groups)
+        )
+    if resource_config.get("InstanceType"):
+        return (
+            InstanceLine(
+                "compute", resource_config["InstanceType"], int(resource_config.get("InstanceCount", 1))
+            ),
+        )
+    return ()
+
+
+def transform_lines(resources: Mapping[str, Any]) -> tuple[InstanceLine, ...]:
+    """The instance line of a transform job's `TransformResources` (empty when it names no type)."""
+    if not resources.get("InstanceType"):
+        return ()
+    count = int(resources.get("InstanceCount") or 1)
+    return (InstanceLine("compute", str(resources["InstanceType"]), count),)
 
 
 @dataclass(frozen=True)
@@ -176,7 +213,7 @@ def meter_job(run: JobRun, prices: PriceBook, tags: TagSnapshot) -> list[UsageRe
                     resource=run.resource,
                     component=Component.ML_STORAGE,
                     line="storage",
-                    instance_type=ML_STORAGE_VOLUME,
+                    instance_type=storage_type(run.component),
                     instance_count=count,
                     start=start,
                     end=end,

@@ -30,13 +30,11 @@ from pydantic import TypeAdapter, ValidationError
 from sagecost import clock
 from sagecost.adapters.sagemaker import (
     EndpointSummary,
-    JobFigures,
     NotebookSummary,
-    TrainingBilling,
     config_snapshot,
-    instance_lines,
-    transform_lines,
 )
+from sagecost.domain.kinds.training import TrainingBilling
+from sagecost.domain.metering import JobFigures, instance_lines, transform_lines
 from sagecost.domain.periods import seconds_between
 from sagecost.local import events
 from sagecost.models.config import PolicyKind

@@ -1,24 +1,52 @@
-"""What bills while an endpoint or a notebook instance is in a given state."""
+"""Real-time and asynchronous endpoints: every production variant's instances (and their ML storage) bill
+for as long as the endpoint exists, traffic or not. Instance types come from the endpoint config, cached
+from Endpoint Config events (described only on a miss); counts come from the endpoint's events and the
+hourly sweep's `CurrentInstanceCount` (autoscaling)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 
-from sagecost.models.prices import ML_STORAGE_VOLUME, Component
+from sagecost.domain.kinds.spec import KindSpec, Metering
+from sagecost.models.events import EndpointEvent
+from sagecost.models.ledger import ResourceKind
+from sagecost.models.prices import Component, storage_type
 from sagecost.models.state import BillingLine, EndpointConfigSnapshot, Transition
+
+SPEC = KindSpec(
+    kind=ResourceKind.ENDPOINT,
+    component=Component.HOSTING,
+    metering=Metering.TIMELINE,
+    detail_types=("SageMaker Endpoint State Change",),
+    swept=True,
+    idle_signal=(
+        "Invocations per variant (real-time); InvocationsProcessed and ApproximateBacklogSize (async);"
+        " Invocations per inference component; serverless: none"
+    ),
+)
+CONFIG_SPEC = KindSpec(
+    kind=None,
+    component=None,
+    metering=Metering.CACHE,
+    detail_types=("SageMaker Endpoint Config State Change",),
+)
 
 ENDPOINT_BILLING_STATUSES = frozenset(
     {"IN_SERVICE", "UPDATING", "SYSTEM_UPDATING", "ROLLING_BACK", "OUT_OF_SERVICE", "UPDATE_ROLLBACK_FAILED"}
 )
 """Instances exist (and bill) in these states; CREATING, DELETING, DELETED and FAILED bill nothing."""
 
-NOTEBOOK_COMPUTE_STATUSES = frozenset({"InService", "Stopping"})
-NOTEBOOK_GONE_STATUSES = frozenset({"Deleting", "Deleted", "Failed"})
-DEFAULT_NOTEBOOK_VOLUME_GB = 5
-"""SageMaker's default ML storage volume for a notebook instance, used until the real size is read."""
-
 UNKNOWN_INSTANCE_TYPE = "unknown"
 """Usage whose instance type could not be learned: kept, and reported as unpriced."""
+
+VariantCounts = tuple[tuple[str | None, int | None], ...]
+
+
+def config_arn_for(endpoint_arn: str, config_name: str) -> str:
+    """SageMaker ARNs carry names in lower case: endpoint-config/<name>."""
+    prefix = endpoint_arn.split(":endpoint/", 1)[0]
+    return f"{prefix}:endpoint-config/{config_name.lower()}"
 
 
 def endpoint_lines(
@@ -73,7 +101,7 @@ def endpoint_lines(
                 BillingLine(
                     line=f"variant/{spec.name}/storage",
                     component=Component.ML_STORAGE,
-                    instance_type=ML_STORAGE_VOLUME,
+                    instance_type=storage_type(component),
                     count=count,
                     volume_gb=spec.volume_gb,
                 )
@@ -93,23 +121,35 @@ def priced_with_config(
     )
 
 
-def notebook_lines(status: str, instance_type: str | None, volume_gb: int | None) -> tuple[BillingLine, ...]:
-    """A notebook bills its instance while InService; its ML volume until it is deleted."""
-    if status in NOTEBOOK_GONE_STATUSES:
-        return ()
-    storage = BillingLine(
-        line="storage",
-        component=Component.ML_STORAGE,
-        instance_type=ML_STORAGE_VOLUME,
-        count=1,
-        volume_gb=volume_gb or DEFAULT_NOTEBOOK_VOLUME_GB,
+def known_config(
+    current: EndpointConfigSnapshot | None, cached: EndpointConfigSnapshot | None, name: str | None
+) -> EndpointConfigSnapshot | None:
+    """The endpoint's config as the ledger knows it (from Endpoint Config events), without asking AWS:
+    the config cached under `name`, or the one the timeline already has if it is that one.
+
+    On a miss the recorder meters the instances with an unknown type (unpriced) and makes no extra read:
+    the next hourly sweep describes the config once and re-prices that usage."""
+    if name is None:
+        return current
+    if cached is not None:
+        return cached
+    if current is not None and current.name == name:
+        return current
+    return None
+
+
+def event_transition(event: EndpointEvent, config: EndpointConfigSnapshot | None) -> Transition:
+    """The state change an endpoint event reports, with what bills from then on."""
+    detail = event.detail
+    counts: VariantCounts = tuple((v.variant_name, v.instance_count) for v in detail.production_variants)
+    return Transition(
+        at=event_time(event),
+        status=detail.endpoint_status,
+        lines=endpoint_lines(detail.endpoint_status, counts, config),
+        event_id=event.id,
+        variant_counts=counts,
     )
-    if status in NOTEBOOK_COMPUTE_STATUSES:
-        compute = BillingLine(
-            line="compute",
-            component=Component.NOTEBOOK,
-            instance_type=instance_type or UNKNOWN_INSTANCE_TYPE,
-            count=1,
-        )
-        return (compute, storage)
-    return (storage,)
+
+
+def event_time(event: EndpointEvent) -> datetime:
+    return event.detail.last_modified_time or event.time

@@ -1,0 +1,39 @@
+"""Every resource kind sagecost meters, in one place: which events meter it, its price component, whether
+the hourly sweep lists it, and its idle signal. The template's usage rule routes exactly the events
+listed here (a test holds them equal); `docs/COVERAGE.md` says what each covers of the bill."""
+
+from __future__ import annotations
+
+from sagecost.domain.kinds import endpoint, notebook, processing, training, transform
+from sagecost.domain.kinds.spec import KindSpec
+from sagecost.models.ledger import ResourceKind
+
+KINDS: tuple[KindSpec, ...] = (
+    training.SPEC,
+    processing.SPEC,
+    transform.SPEC,
+    endpoint.SPEC,
+    endpoint.CONFIG_SPEC,
+    notebook.SPEC,
+)
+
+
+def metered_detail_types() -> tuple[str, ...]:
+    """The state-change `detail-type`s the usage rule sends to the recorder, in registry order."""
+    return tuple(detail_type for spec in KINDS for detail_type in spec.detail_types)
+
+
+def metered_cloudtrail_calls() -> tuple[str, ...]:
+    """The CloudTrail event names the usage rule sends to the recorder."""
+    return tuple(call for spec in KINDS for call in spec.cloudtrail_calls)
+
+
+def spec_of(kind: ResourceKind) -> KindSpec:
+    for spec in KINDS:
+        if spec.kind is kind:
+            return spec
+    raise KeyError(f"no resource kind {kind!r} in the registry")
+
+
+def swept_kinds() -> tuple[KindSpec, ...]:
+    return tuple(spec for spec in KINDS if spec.swept)

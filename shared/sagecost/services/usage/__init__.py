@@ -1,0 +1,67 @@
+"""Metering: SageMaker events and the hourly sweep become priced usage in the ledger.
+
+`recorder` (one event) and `sweep` (the hourly schedule) apply each kind's rules (`domain.kinds`) and make
+the reads those allow; `writer` is the one way usage reaches the ledger. `UsageMeter` is what the
+composition root builds and the handlers call."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sagecost.adapters.ledger import TRANSACTION_LIMIT, DynamoLedger
+from sagecost.adapters.sagemaker import SageMakerReader
+from sagecost.domain.pricing import PriceBook
+from sagecost.models.config import SagecostConfig
+from sagecost.models.events import SageMakerEvent
+from sagecost.services.usage.recorder import UsageRecorder
+from sagecost.services.usage.results import MeteringResult, Outcome, SealedChange, Source, SweepReport
+from sagecost.services.usage.sweep import UsageSweep
+from sagecost.services.usage.writer import UsageWriter
+
+__all__ = ["MeteringResult", "Outcome", "SealedChange", "Source", "SweepReport", "UsageMeter"]
+
+
+class UsageMeter:
+    """Records events, sweeps, and moves usage to tags added later: the metering use cases together."""
+
+    def __init__(
+        self,
+        ledger: DynamoLedger,
+        sagemaker: SageMakerReader,
+        prices: PriceBook,
+        config: SagecostConfig,
+        *,
+        transaction_limit: int = TRANSACTION_LIMIT,
+    ) -> None:
+        self.ledger = ledger
+        self.prices = prices
+        self.config = config
+        self.writer = UsageWriter(ledger, prices, config, transaction_limit=transaction_limit)
+        self.recorder = UsageRecorder(self.writer, sagemaker)
+        self.sweeper = UsageSweep(self.writer, sagemaker)
+
+    @property
+    def sagemaker(self) -> SageMakerReader:
+        return self.recorder.sagemaker
+
+    @sagemaker.setter
+    def sagemaker(self, reader: SageMakerReader) -> None:
+        """Both the recorder and the sweep read through `reader` from now on (tests answer reads so)."""
+        self.recorder.sagemaker = self.sweeper.sagemaker = reader
+
+    def record(self, event: SageMakerEvent) -> MeteringResult:
+        """Meter one validated event. Idempotent: a duplicate delivery changes nothing."""
+        return self.recorder.record(event)
+
+    def sweep(self, now: datetime) -> SweepReport:
+        """Meter everything that runs on up to `now`; open what no event announced, close what vanished."""
+        return self.sweeper.sweep(now)
+
+    def reattribute(self, arn: str, added: dict[str, str], at: datetime) -> MeteringResult:
+        return self.writer.reattribute(arn, added, at)
+
+    def keep_sealed(
+        self, sealed: Sequence[SealedChange], at: datetime, *, source: Source, raw: str | None = None
+    ) -> None:
+        self.writer.keep_sealed(sealed, at, source=source, raw=raw)
