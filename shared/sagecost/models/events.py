@@ -470,6 +470,60 @@ class NotebookInstanceDetail(_Detail):
     volume_size_in_gb: VolumeGb | None = Field(default=None, alias="VolumeSizeInGB")
 
 
+class ApiCallDetail(BaseModel):
+    """The `detail` of an "AWS API Call via CloudTrail" event: the CloudTrail record, in camelCase.
+
+    For kinds SageMaker sends no state-change event for (Studio apps and spaces, inference components,
+    MLflow tracking servers: AWS-FACTS.md section 0, fact 6). Each kind's domain module reads the
+    `requestParameters` and `responseElements` of its calls; `tags` are the request's `tags`
+    (`[{key, value}]`, as CloudTrail writes them, or `[{Key, Value}]`)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
+
+    event_name: str = Field(alias="eventName")
+    event_source: Literal["sagemaker.amazonaws.com"] = Field(alias="eventSource")
+    event_time: EventTime = Field(alias="eventTime")
+    event_id: str = Field(default="", alias="eventID")
+    aws_region: str = Field(default="", alias="awsRegion")
+    recipient_account_id: str | None = Field(default=None, alias="recipientAccountId")
+    user_identity: dict[str, Any] = Field(default_factory=dict, alias="userIdentity")
+    request_parameters: dict[str, Any] = Field(default_factory=dict, alias="requestParameters")
+    response_elements: dict[str, Any] | None = Field(default=None, alias="responseElements")
+    error_code: str | None = Field(default=None, alias="errorCode")
+    tags: Tags | None = None
+    tag_notes: tuple[str, ...] = Field(default=(), exclude=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _request_tags(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        data = {k: v for k, v in data.items() if k not in ("tags", "tag_notes")}
+        raw = (data.get("requestParameters") or {}).get("tags")
+        if isinstance(raw, list):
+            entries = [
+                {
+                    "Key": entry.get("key", entry.get("Key")),
+                    "Value": entry.get("value", entry.get("Value", "")),
+                }
+                if isinstance(entry, dict)
+                else entry
+                for entry in raw
+            ]
+            with suppress(ValueError):
+                data["tags"], data["tag_notes"] = resolve_tags(entries)
+        return data
+
+    @property
+    def failed(self) -> bool:
+        """The call was refused (`errorCode`): it created or deleted nothing."""
+        return self.error_code is not None
+
+    @property
+    def response(self) -> dict[str, Any]:
+        return self.response_elements or {}
+
+
 class _SageMakerEvent(EventBridgeModel):
     source: Literal["aws.sagemaker"]
     time: EventTime
@@ -505,13 +559,22 @@ class NotebookInstanceEvent(_SageMakerEvent):
     detail: NotebookInstanceDetail
 
 
+API_CALL = "AWS API Call via CloudTrail"
+
+
+class ApiCallEvent(_SageMakerEvent):
+    detail_type: Literal["AWS API Call via CloudTrail"] = Field(alias="detail-type")
+    detail: ApiCallDetail
+
+
 SageMakerEvent = Annotated[
     TrainingJobEvent
     | ProcessingJobEvent
     | TransformJobEvent
     | EndpointEvent
     | EndpointConfigEvent
-    | NotebookInstanceEvent,
+    | NotebookInstanceEvent
+    | ApiCallEvent,
     Field(discriminator="detail_type"),
 ]
 
@@ -523,6 +586,10 @@ METERED_DETAIL_TYPES: tuple[str, ...] = (
     "SageMaker Endpoint Config State Change",
     "SageMaker Notebook Instance State Change",
 )
+"""State-change `detail-type`s the recorder meters (the kinds' registry names the same: a test holds it)."""
+
+METERED_API_CALLS: tuple[str, ...] = ()
+"""CloudTrail `eventName`s the recorder meters, for kinds without state-change events (same registry test)."""
 
 _EVENT_ADAPTER: TypeAdapter[SageMakerEvent] = TypeAdapter(SageMakerEvent)
 
@@ -539,7 +606,12 @@ def parse_event(raw: Any, *, now: datetime | None = None) -> SageMakerEvent:
     if not isinstance(raw, dict):
         raise InvalidEvent(f"expected a JSON object, got {type(raw).__name__}")
     detail_type = raw.get("detail-type")
-    if detail_type not in METERED_DETAIL_TYPES:
+    if detail_type == API_CALL:
+        detail = raw.get("detail")
+        call = detail.get("eventName") if isinstance(detail, dict) else None
+        if call not in METERED_API_CALLS:
+            raise InvalidEvent(f"CloudTrail call {call!r} is not one sagecost meters")
+    elif detail_type not in METERED_DETAIL_TYPES:
         raise InvalidEvent(f"detail-type {detail_type!r} is not a SageMaker state change sagecost meters")
     try:
         return _EVENT_ADAPTER.validate_python(raw, context={"now": now})

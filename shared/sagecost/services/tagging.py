@@ -133,7 +133,7 @@ def created_by_state_change(event: SageMakerEvent) -> Created | None:
     kind, arn, parent = first
     tags = event.detail.tags or {}
     parent = parent or _studio_parent(tags)
-    at = event.detail.last_modified_time or event.time
+    at = getattr(event.detail, "last_modified_time", None) or event.time
     return Created(kind, arn, tags, creator(None, tags).owner, parent, at, _training_spec(event))
 
 

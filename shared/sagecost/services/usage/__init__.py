@@ -14,6 +14,7 @@ from sagecost.adapters.sagemaker import SageMakerReader
 from sagecost.domain.pricing import PriceBook
 from sagecost.models.config import SagecostConfig
 from sagecost.models.events import SageMakerEvent
+from sagecost.services.usage.kind_meter import KindMeter
 from sagecost.services.usage.recorder import UsageRecorder
 from sagecost.services.usage.results import MeteringResult, Outcome, SealedChange, Source, SweepReport
 from sagecost.services.usage.sweep import UsageSweep
@@ -33,13 +34,14 @@ class UsageMeter:
         config: SagecostConfig,
         *,
         transaction_limit: int = TRANSACTION_LIMIT,
+        kind_meters: Sequence[KindMeter] = (),
     ) -> None:
         self.ledger = ledger
         self.prices = prices
         self.config = config
         self.writer = UsageWriter(ledger, prices, config, transaction_limit=transaction_limit)
-        self.recorder = UsageRecorder(self.writer, sagemaker)
-        self.sweeper = UsageSweep(self.writer, sagemaker)
+        self.recorder = UsageRecorder(self.writer, sagemaker, kind_meters)
+        self.sweeper = UsageSweep(self.writer, sagemaker, kind_meters)
 
     @property
     def sagemaker(self) -> SageMakerReader:

@@ -4,14 +4,16 @@ changes nothing."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sagecost.adapters.sagemaker import SageMakerReader, config_snapshot
 from sagecost.domain.kinds import endpoint, notebook, processing, training, transform
 from sagecost.models.events import (
+    ApiCallEvent,
     EndpointConfigEvent,
     EndpointEvent,
+    InvalidEvent,
     NotebookInstanceEvent,
     ProcessingJobEvent,
     SageMakerEvent,
@@ -19,6 +21,7 @@ from sagecost.models.events import (
     TransformJobEvent,
 )
 from sagecost.models.ledger import ResourceKind
+from sagecost.services.usage.kind_meter import KindMeter
 from sagecost.services.usage.results import MeteringResult, Outcome
 from sagecost.services.usage.writer import UsageWriter, new_timeline, with_tags, with_volume
 
@@ -26,10 +29,14 @@ from sagecost.services.usage.writer import UsageWriter, new_timeline, with_tags,
 class UsageRecorder:
     """Turns one validated event into ledger writes, through its kind's rules."""
 
-    def __init__(self, writer: UsageWriter, sagemaker: SageMakerReader) -> None:
+    def __init__(
+        self, writer: UsageWriter, sagemaker: SageMakerReader, kind_meters: Sequence[KindMeter] = ()
+    ) -> None:
         self.writer = writer
         self.ledger = writer.ledger
         self.sagemaker = sagemaker
+        self._by_detail_type = {t: m for m in kind_meters for t in m.spec.detail_types}
+        self._by_api_call = {c: m for m in kind_meters for c in m.spec.cloudtrail_calls}
         self._by_event: dict[type[Any], Callable[[Any], MeteringResult]] = {
             TrainingJobEvent: self._training,
             ProcessingJobEvent: self._processing,
@@ -40,7 +47,19 @@ class UsageRecorder:
         }
 
     def record(self, event: SageMakerEvent) -> MeteringResult:
-        return self._by_event[type(event)](event)
+        if isinstance(event, ApiCallEvent):
+            meter = self._by_api_call.get(event.detail.event_name)
+            if meter is None:
+                raise InvalidEvent(f"CloudTrail call {event.detail.event_name!r} is not one sagecost meters")
+            if event.detail.failed:
+                return MeteringResult(
+                    Outcome.NOTHING_TO_METER, f"the call failed ({event.detail.error_code})"
+                )
+            return meter.record(event)
+        built_in = self._by_event.get(type(event))
+        if built_in is not None:
+            return built_in(event)
+        return self._by_detail_type[event.detail_type].record(event)
 
     # --- jobs: metered once, at their terminal state ----------------------------------------------
 

@@ -4,7 +4,7 @@ only for what changed since the ledger last heard."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from decimal import Decimal
 
@@ -21,6 +21,7 @@ from sagecost.domain.tags import snapshot
 from sagecost.domain.timeline import due_for_sweep, hourly_cost
 from sagecost.models.ledger import Dimension, ResourceKind, month_of
 from sagecost.models.state import BillingLine, EndpointConfigSnapshot, ResourceTimeline, Transition
+from sagecost.services.usage.kind_meter import KindMeter
 from sagecost.services.usage.results import MeteringResult, Source, SweepReport
 from sagecost.services.usage.writer import UsageWriter, WriteBatch, new_timeline, with_volume
 
@@ -28,10 +29,13 @@ from sagecost.services.usage.writer import UsageWriter, WriteBatch, new_timeline
 class UsageSweep:
     """What the hourly schedule runs: every swept kind of the registry, then the timelines nothing listed."""
 
-    def __init__(self, writer: UsageWriter, sagemaker: SageMakerReader) -> None:
+    def __init__(
+        self, writer: UsageWriter, sagemaker: SageMakerReader, kind_meters: Sequence[KindMeter] = ()
+    ) -> None:
         self.writer = writer
         self.ledger = writer.ledger
         self.sagemaker = sagemaker
+        self.kind_meters = tuple(kind_meters)
 
     def sweep(self, now: datetime) -> SweepReport:
         """Meter everything that runs on up to `now`; open what no event announced, close what vanished."""
@@ -57,6 +61,8 @@ class UsageSweep:
                 report,
                 batch,
             )
+        for meter in self.kind_meters:
+            meter.sweep(now, open_timelines, report, batch)
         for gone in open_timelines.values():
             report.add(self._close_vanished(gone, now, batch), closed=True)
         batch.flush()
