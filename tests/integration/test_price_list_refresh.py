@@ -16,11 +16,13 @@ from sagecost.adapters.prices import (
     PAGE_SIZE,
     PRICE_LIST_SOURCE,
     CatalogError,
+    Skipped,
     fetch_region_prices,
     load_catalog,
+    price_from_product,
     refresh_catalog,
 )
-from sagecost.models.prices import ML_STORAGE_VOLUME, Component, PriceCatalog
+from sagecost.models.prices import Component, PriceCatalog, serverless_type, storage_type
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -67,14 +69,58 @@ def pages_for(
         ("get_products_ml_instance_page_2.json", request("ML Instance", NextToken=NEXT_TOKEN)),
         ("get_products_storage.json", request("Storage")),
     ]
-    return [(relabelled(recorded(name), region, usage_prefix, location), params) for name, params in names]
+    pages = [(recorded(name), params) for name, params in names]
+    pages.append((serverless_page(), request("ML Serverless")))
+    return [(relabelled(response, region, usage_prefix, location), params) for response, params in pages]
+
+
+SERVERLESS_PRODUCTS = {
+    # usage type: (price list unit, USD per unit)
+    "USE1-ServerlessInf:Mem-4GB": ("Second", "0.0000800000"),
+    "USE1-ServerlessInf:Mem-1GB": ("Second", "0.0000200000"),
+    "USE1-ProvisionedConcurrency:Usage-4GB": ("Second", "0.0000192000"),
+    "USE1-ProvisionedConcurrency:Mem-4GB": ("Second", "0.0000560000"),
+}
+"""Illustrative figures, like the recorded pages' (docs/PRICES.md has the real rates' status). The usage
+types and the `ML Serverless` family are the ones infracost queries
+(`internal/resources/aws/sagemaker_endpoint_configuration.go` @ 057e158b); the unit `Second` is what
+public code reading the offer file accepts (`second`/`seconds`, any case)."""
+
+
+def serverless_page() -> dict[str, Any]:
+    """An `ML Serverless` page: the recorded training product re-labelled, so the product and term shape
+    stay those of the recorded pages; only family, usage type, unit and price change."""
+    (template,) = [
+        json.loads(raw)
+        for raw in recorded("get_products_ml_instance_page_1.json")["PriceList"]
+        if json.loads(raw)["product"]["attributes"]["usagetype"] == "USE1-Train:ml.m5.xlarge"
+    ]
+    products = []
+    for number, (usage_type, (unit, usd)) in enumerate(sorted(SERVERLESS_PRODUCTS.items())):
+        product = json.loads(json.dumps(template))
+        sku = f"FXTR0SRVLESS{number:04d}"
+        product["product"]["productFamily"] = "ML Serverless"
+        product["product"]["sku"] = sku
+        attributes = product["product"]["attributes"]
+        for key in ("instanceName", "instanceType", "component", "vCpu", "memory", "gpu"):
+            attributes.pop(key, None)
+        attributes.update({"usagetype": usage_type, "operation": "Invoke-Serverless"})
+        (term,) = product["terms"]["OnDemand"].values()
+        (dimension,) = term["priceDimensions"].values()
+        dimension.update(
+            {"unit": unit, "pricePerUnit": {"USD": usd}, "description": f"{usage_type} per second"}
+        )
+        product["terms"]["OnDemand"] = {f"{sku}.JRTCKXETXF": {**term, "sku": sku}}
+        products.append(json.dumps(product))
+    return {"FormatVersion": "aws_v1", "PriceList": products}
 
 
 def recorded_products() -> dict[str, dict[str, Any]]:
-    """Every recorded product by usage type."""
+    """Every recorded product (and every serverless product of `serverless_page`) by usage type."""
     products: dict[str, dict[str, Any]] = {}
-    for name in sorted(FIXTURES.glob("get_products_*.json")):
-        for raw in recorded(name.name)["PriceList"]:
+    pages = [recorded(name.name) for name in sorted(FIXTURES.glob("get_products_*.json"))]
+    for page in [*pages, serverless_page()]:
+        for raw in page["PriceList"]:
             product = json.loads(raw)
             products[product["product"]["attributes"]["usagetype"]] = product
     return products
@@ -104,7 +150,7 @@ def stub_region(stubber: Stubber, region: str, **labels: str) -> None:
 # --- requests ---------------------------------------------------------------------------------------
 
 
-def test_refresh_asks_only_for_the_regions_instances_and_storage_following_next_token(
+def test_refresh_asks_only_for_the_regions_instances_storage_and_serverless_following_next_token(
     pricing: tuple[PricingClient, Stubber],
 ) -> None:
     client, stubber = pricing
@@ -126,6 +172,11 @@ EXPECTED_USAGE_TYPES = {
     (Component.ASYNC_INFERENCE, "ml.g5.xlarge"): "USE1-AsyncInf:ml.g5.xlarge",
     (Component.STUDIO_APP, "ml.t3.medium"): "USE1-Studio:JupyterLab-ml.t3.medium",
 }
+PER_SECOND_USAGE_TYPES = {
+    (Component.SERVERLESS_INFERENCE, serverless_type(4096)): "USE1-ServerlessInf:Mem-4GB",
+    (Component.SERVERLESS_INFERENCE, serverless_type(1024)): "USE1-ServerlessInf:Mem-1GB",
+    (Component.SERVERLESS_PROVISIONED, serverless_type(4096)): "USE1-ProvisionedConcurrency:Usage-4GB",
+}
 
 
 def test_each_component_gets_the_on_demand_rate_and_effective_date_of_its_usage_type(
@@ -137,7 +188,7 @@ def test_each_component_gets_the_on_demand_rate_and_effective_date_of_its_usage_
     catalog = refresh_catalog(client, "us-east-1", today=TODAY)
 
     hourly = {(p.component, p.instance_type): p for p in catalog.prices if p.unit == "hour"}
-    assert set(hourly) == set(EXPECTED_USAGE_TYPES)
+    assert set(hourly) == set(EXPECTED_USAGE_TYPES) | set(PER_SECOND_USAGE_TYPES)
     for key, usage_type in EXPECTED_USAGE_TYPES.items():
         usd, effective = recorded_rate(usage_type)
         assert (hourly[key].usd, hourly[key].as_of) == (usd, effective), usage_type
@@ -145,7 +196,7 @@ def test_each_component_gets_the_on_demand_rate_and_effective_date_of_its_usage_
     assert catalog.generated == TODAY
 
 
-def test_ml_storage_keeps_the_highest_gp2_rate_of_jobs_endpoints_and_notebooks(
+def test_serverless_rates_are_the_per_second_rate_of_the_memory_size_times_3600(
     pricing: tuple[PricingClient, Stubber],
 ) -> None:
     client, stubber = pricing
@@ -153,14 +204,39 @@ def test_ml_storage_keeps_the_highest_gp2_rate_of_jobs_endpoints_and_notebooks(
 
     catalog = refresh_catalog(client, "us-east-1", today=TODAY)
 
-    (storage,) = [p for p in catalog.prices if p.component is Component.ML_STORAGE]
-    gp2_rates = [recorded_rate(u)[0] for u in recorded_products() if u.endswith(":VolumeUsage.gp2")]
-    assert len(set(gp2_rates)) > 1, "the fixture should disagree across components"
-    assert (storage.instance_type, storage.unit, storage.usd) == (
-        ML_STORAGE_VOLUME,
-        "GB-month",
-        max(gp2_rates),
-    )
+    hourly = {(p.component, p.instance_type): p for p in catalog.prices}
+    for key, usage_type in PER_SECOND_USAGE_TYPES.items():
+        per_second, effective = recorded_rate(usage_type)
+        assert hourly[key].usd == per_second * 3600, usage_type
+        assert (hourly[key].unit, hourly[key].as_of) == ("hour", effective)
+    assert str(hourly[(Component.SERVERLESS_INFERENCE, serverless_type(4096))].usd) == "0.288"
+    # the inference duration of provisioned concurrency is a second charge, not the provisioned capacity
+    pc_duration = recorded_rate("USE1-ProvisionedConcurrency:Mem-4GB")[0] * 3600
+    assert all(p.usd != pc_duration for p in catalog.prices)
+
+
+def test_ml_storage_is_priced_per_component_at_each_components_own_rate(
+    pricing: tuple[PricingClient, Stubber],
+) -> None:
+    client, stubber = pricing
+    stub_region(stubber, "us-east-1")
+
+    catalog = refresh_catalog(client, "us-east-1", today=TODAY)
+
+    storage = {p.instance_type: p for p in catalog.prices if p.component is Component.ML_STORAGE}
+    expected = {
+        storage_type(Component.HOSTING): "USE1-Host:VolumeUsage.gp2",
+        storage_type(Component.NOTEBOOK): "USE1-Notebk:VolumeUsage.gp2",
+        storage_type(Component.TRAINING): "USE1-Train:VolumeUsage.gp2",
+        storage_type(Component.STUDIO_APP): "USE1-Studio:VolumeUsage.gp3",
+    }
+    assert set(storage) == set(expected)
+    for instance_type, usage_type in expected.items():
+        assert (storage[instance_type].unit, storage[instance_type].usd) == (
+            "GB-month",
+            recorded_rate(usage_type)[0],
+        ), usage_type
+    assert len({p.usd for p in storage.values()}) > 1, "the fixture should disagree across components"
 
 
 def test_products_that_are_not_on_demand_instance_time_are_skipped_and_counted(
@@ -174,13 +250,46 @@ def test_products_that_are_not_on_demand_instance_time_are_skipped_and_counted(
     assert fetched.skipped == {
         "spot": 1,  # USE1-TrSpt:ml.m5.xlarge
         "unrecognised usage type": 1,  # USE1-TrainingPlanUpfrontFee:ml.p4d.24xlarge, unit Quantity
-        "storage other than gp2 ML storage": 1,  # USE1-Studio:VolumeUsage.gp3
-        "duplicate of a kept rate": 2,  # CodeEditor = JupyterLab on ml.t3.medium; Train gp2 = Notebk gp2
-        "lower rate for the same key": 1,  # Host gp2 below Notebk gp2
+        "duplicate of a kept rate": 1,  # CodeEditor = JupyterLab on ml.t3.medium
+        "provisioned-concurrency inference duration": 1,  # USE1-ProvisionedConcurrency:Mem-4GB
     }
     assert len(fetched.prices) + fetched.skipped_total == len(recorded_products())
     assert all(p.instance_type != "ml.p4d.24xlarge" for p in fetched.prices)
     assert all(p.usd != recorded_rate("USE1-TrSpt:ml.m5.xlarge")[0] for p in fetched.prices)
+
+
+def test_a_hyperpod_node_and_its_volume_are_priced_from_a_recorded_product_shape() -> None:
+    """HyperPod bills `<REGION>-Cluster:ml.<type>` and `<REGION>-Cluster:VolumeUsage.gp2`."""
+    products = recorded_products()
+
+    def as_cluster(usage_type: str) -> str:
+        product = json.loads(json.dumps(products[usage_type]))
+        attributes = product["product"]["attributes"]
+        attributes["usagetype"] = usage_type.replace("-Train:", "-Cluster:")
+        return json.dumps(product)
+
+    node = price_from_product(as_cluster("USE1-Train:ml.m5.xlarge"), region="us-east-1", today=TODAY)
+    volume = price_from_product(as_cluster("USE1-Train:VolumeUsage.gp2"), region="us-east-1", today=TODAY)
+
+    assert not isinstance(node, Skipped) and not isinstance(volume, Skipped)
+    assert (node.component, node.instance_type, node.unit) == (Component.HYPERPOD, "ml.m5.xlarge", "hour")
+    assert node.usd == recorded_rate("USE1-Train:ml.m5.xlarge")[0]
+    assert (volume.component, volume.instance_type) == (
+        Component.ML_STORAGE,
+        storage_type(Component.HYPERPOD),
+    )
+
+
+def test_a_serverless_product_in_an_unknown_unit_is_skipped_not_guessed() -> None:
+    product = recorded_products()["USE1-ServerlessInf:Mem-4GB"]
+    (term,) = product["terms"]["OnDemand"].values()
+    (dimension,) = term["priceDimensions"].values()
+    dimension["unit"] = "GB-Second"
+
+    result = price_from_product(json.dumps(product), region="us-east-1", today=TODAY)
+
+    assert isinstance(result, Skipped)
+    assert result.reason.startswith("no on-demand price per")
 
 
 # --- merging into an existing catalog ---------------------------------------------------------------

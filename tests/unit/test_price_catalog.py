@@ -20,7 +20,15 @@ from sagecost.adapters.prices import (
     parse_catalog,
     save_catalog,
 )
-from sagecost.models.prices import ML_STORAGE_VOLUME, Component, Price, PriceCatalog, PriceUnit
+from sagecost.models.prices import (
+    ML_STORAGE_VOLUME,
+    Component,
+    Price,
+    PriceCatalog,
+    PriceUnit,
+    serverless_type,
+    storage_type,
+)
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -54,14 +62,50 @@ def test_shipped_catalog_loads_in_usd_and_is_stored_in_canonical_form(shipped: P
     assert dump_catalog(shipped) == packaged_text()
 
 
+STORAGE_TYPES = {storage_type(component): component for component in INSTANCE_COMPONENTS}
+
+
 @pytest.mark.parametrize("region", ["us-east-1", "eu-west-1"])
-def test_shipped_catalog_prices_instances_and_ml_storage_in_each_sourced_region(
+def test_shipped_catalog_prices_instances_and_per_component_ml_storage_in_each_sourced_region(
     shipped: PriceCatalog, region: str
 ) -> None:
     prices = by_region(shipped)[region]
     assert any(p.component in INSTANCE_COMPONENTS for p in prices)
     storage = [p for p in prices if p.component is Component.ML_STORAGE]
-    assert [(p.instance_type, p.unit) for p in storage] == [(ML_STORAGE_VOLUME, "GB-month")]
+    assert storage
+    assert all(p.instance_type in STORAGE_TYPES and p.unit == "GB-month" for p in storage)
+
+
+def test_shipped_ml_storage_is_keyed_per_component_and_never_by_the_bare_volume_type(
+    shipped: PriceCatalog,
+) -> None:
+    storage = [p for p in shipped.prices if p.component is Component.ML_STORAGE]
+    assert all(p.instance_type != ML_STORAGE_VOLUME for p in storage)
+    assert {p.instance_type for p in storage} <= set(STORAGE_TYPES)
+    # the bill prices processing volumes below the others (eu-west-1, December 2023)
+    eu = {p.instance_type: p.usd for p in storage if p.region == "eu-west-1"}
+    assert eu[storage_type(Component.PROCESSING)] < eu[storage_type(Component.TRAINING)]
+    assert eu[storage_type(Component.TRAINING_WARM_POOL)] == eu[storage_type(Component.TRAINING)]
+
+
+UNPRICED_COMPONENTS = frozenset(
+    {Component.SERVERLESS_INFERENCE, Component.SERVERLESS_PROVISIONED, Component.HYPERPOD, Component.MLFLOW}
+)
+"""No public source found states a rate for these whose origin can be cited (docs/PRICES.md, "Still
+unpriced"): their usage stays unpriced, never $0, until a Price List refresh supplies the rates."""
+
+
+def test_every_component_has_a_shipped_rate_but_the_documented_gaps(shipped: PriceCatalog) -> None:
+    priced = {p.component for p in shipped.prices}
+    # pricing one of the gaps must also remove it from UNPRICED_COMPONENTS (and from docs/PRICES.md)
+    assert set(Component) - priced == UNPRICED_COMPONENTS
+
+
+def test_shipped_warm_pool_rates_are_billed_lines_not_copies_of_training(shipped: PriceCatalog) -> None:
+    warm = [p for p in shipped.prices if p.component is Component.TRAINING_WARM_POOL]
+    assert warm
+    assert all(p.source == "sagemaker-ssh-helper-bill-2023-12" for p in warm)
+    assert "Training Warm Pool" in shipped.sources["sagemaker-ssh-helper-bill-2023-12"]
 
 
 REGIONS_WITHOUT_A_SOURCED_ML_STORAGE_RATE = frozenset({"us-west-2"})
@@ -143,7 +187,7 @@ def sample_catalog() -> PriceCatalog:
         sources={"z-sample": "made up for the test", "a-unused": "listed, cited by nothing"},
         prices=(
             price("us-west-2", Component.TRAINING, "ml.m5.xlarge", "0.2300"),
-            price("eu-west-1", Component.ML_STORAGE, ML_STORAGE_VOLUME, "0.154"),
+            price("eu-west-1", Component.ML_STORAGE, storage_type(Component.PROCESSING), "0.110"),
             price("eu-west-1", Component.HOSTING, "ml.g5.12xlarge", "7.91"),
             price("eu-west-1", Component.HOSTING, "ml.c5.xlarge", "1E+1"),
         ),
@@ -233,8 +277,20 @@ def test_a_missing_catalog_file_is_a_catalog_error(tmp_path: Path) -> None:
         ("APS3-Notebk:ml.t3.medium", Component.NOTEBOOK, "ml.t3.medium"),
         ("USE1-Studio:JupyterLab-ml.t3.medium", Component.STUDIO_APP, "ml.t3.medium"),
         ("USE1-Studio:KernelGateway-ml.g4dn.xlarge", Component.STUDIO_APP, "ml.g4dn.xlarge"),
-        ("EU-Host:VolumeUsage.gp2", Component.ML_STORAGE, ML_STORAGE_VOLUME),
-        ("USE1-Train:VolumeUsage.gp2", Component.ML_STORAGE, ML_STORAGE_VOLUME),
+        ("USE1-Studio:CodeEditor-ml.m5.large", Component.STUDIO_APP, "ml.m5.large"),
+        ("USE1-Cluster:ml.p5.48xlarge", Component.HYPERPOD, "ml.p5.48xlarge"),
+        ("USW2-Cluster:ml.p4d.24xlarge", Component.HYPERPOD, "ml.p4d.24xlarge"),
+        ("EU-Host:VolumeUsage.gp2", Component.ML_STORAGE, storage_type(Component.HOSTING)),
+        ("USE1-Train:VolumeUsage.gp2", Component.ML_STORAGE, storage_type(Component.TRAINING)),
+        ("EU-Processing:VolumeUsage.gp2", Component.ML_STORAGE, storage_type(Component.PROCESSING)),
+        ("APS3-Notebk:VolumeUsage.gp2", Component.ML_STORAGE, storage_type(Component.NOTEBOOK)),
+        ("USW2-Tsform:VolumeUsage.gp2", Component.ML_STORAGE, storage_type(Component.BATCH_TRANSFORM)),
+        ("USE1-AsyncInf:VolumeUsage.gp2", Component.ML_STORAGE, storage_type(Component.ASYNC_INFERENCE)),
+        ("USE1-Cluster:VolumeUsage.gp2", Component.ML_STORAGE, storage_type(Component.HYPERPOD)),
+        ("USE1-Studio:VolumeUsage.gp3", Component.ML_STORAGE, storage_type(Component.STUDIO_APP)),
+        ("USE2-ServerlessInf:Mem-4GB", Component.SERVERLESS_INFERENCE, serverless_type(4096)),
+        ("EU-ServerlessInf:Mem-6GB", Component.SERVERLESS_INFERENCE, serverless_type(6144)),
+        ("USE1-ProvisionedConcurrency:Usage-1GB", Component.SERVERLESS_PROVISIONED, serverless_type(1024)),
     ],
 )
 def test_usage_types_map_to_the_component_and_instance_they_bill(
@@ -248,9 +304,14 @@ def test_usage_types_map_to_the_component_and_instance_they_bill(
 @pytest.mark.parametrize(
     ("usage_type", "reason"),
     [
-        ("USE2-ServerlessInf:Mem-4GB", "serverless"),
+        ("USE1-ProvisionedConcurrency:Mem-4GB", "provisioned-concurrency inference duration"),
+        ("USE1-ServerlessInf:Mem-0GB", "unrecognised usage type"),
+        ("USE1-ServerlessInf:Usage-4GB", "unrecognised usage type"),
+        ("USE1-Cluster:ml.p5.48xlarge-Reserved", "unrecognised usage type"),
         ("USE1-TrSpt:ml.m5.xlarge", "spot"),
-        ("USE1-Studio:VolumeUsage.gp3", "storage other than gp2 ML storage"),
+        ("USE1-Studio:VolumeUsage.gp2", "storage other than ML storage"),
+        ("USE1-Host:VolumeUsage.gp3", "storage other than ML storage"),
+        ("USE1-Host:VolumeUsage.st1", "storage other than ML storage"),
         ("USE1-TrainingPlanUpfrontFee:ml.p4d.24xlarge", "unrecognised usage type"),
         ("USE1-Canvas:Session-Hrs", "unrecognised usage type"),
         ("USE1-Train:ml.m5.xlarge-extra", "unrecognised usage type"),

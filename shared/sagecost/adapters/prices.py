@@ -2,23 +2,45 @@
 
 The shipped default is `sagecost/data/prices.json` (see docs/PRICES.md for where its figures come from).
 `refresh_catalog` rebuilds one region's rates from `pricing:GetProducts` for service code
-`AmazonSageMaker`: it asks for the region's on-demand `ML Instance` and `Storage` products and reads
-each product's `usagetype`, whose shape AWS documents for Cost Explorer and CUR
+`AmazonSageMaker`: it asks for the region's on-demand `ML Instance`, `Storage` and `ML Serverless`
+products and reads each product's `usagetype`, whose shape AWS documents for Cost Explorer and CUR
 (`USE1-Train:ml.m5.xlarge`, `USE1-Host:VolumeUsage.gp2`, `EU-Processing:ml.m5.large`, ...):
 
-| usage type kind | component |
-|---|---|
-| `Train` | training |
-| `Processing` | processing |
-| `Tsform` | batch-transform |
-| `Host` | hosting |
-| `AsyncInf` | async-inference |
-| `Notebk` | notebook |
-| `Studio` (`Studio:JupyterLab-ml.t3.medium`, ...) | studio-app |
-| any of those but `Studio`, with detail `VolumeUsage.gp2` | ml-storage (`gp2`) |
+| usage type (after the region prefix) | component | instance_type |
+|---|---|---|
+| `Train:ml.*` | training | the instance |
+| `Processing:ml.*` | processing | the instance |
+| `Tsform:ml.*` | batch-transform | the instance |
+| `Host:ml.*` | hosting | the instance |
+| `AsyncInf:ml.*` | async-inference | the instance |
+| `Notebk:ml.*` | notebook | the instance |
+| `Studio:<App>-ml.*` (`JupyterLab`, `CodeEditor`, `KernelGateway`, ...) | studio-app | the instance |
+| `Cluster:ml.*` | hyperpod | the instance |
+| `ServerlessInf:Mem-<N>GB`, per s | serverless-inference | `serverless-<N*1024>mb`, x 3,600 |
+| `ProvisionedConcurrency:Usage-<N>GB`, per s | serverless-provisioned | `serverless-<N*1024>mb`, x 3,600 |
+| `<kind>:VolumeUsage.gp2`, every kind above but Studio | ml-storage | `gp2.<component>` |
+| `Studio:VolumeUsage.gp3` (Studio space volumes) | ml-storage | `gp2.studio-app` |
 
-Everything else (managed spot, serverless, training plans, Studio gp3 space storage, unknown kinds) is
-skipped and counted, never guessed.
+Where those strings were seen (public material, read 2026-11-25):
+- `Train`, `Host`, `Notebk`, `Processing`, `Tsform`, `AsyncInf`, `Studio:JupyterLab-...`,
+  `...:VolumeUsage.gp2`, `Studio:VolumeUsage.gp3`: tests/fixtures/pricing/README.md lists the sources.
+- `ServerlessInf:Mem-<N>GB` (productFamily `ML Serverless`), `ProvisionedConcurrency:Usage-<N>GB` (group
+  `ServerlessProvisionedConcurrency-Usage`: the provisioned-concurrency charge) and
+  `ProvisionedConcurrency:Mem-<N>GB` (group `ServerlessProvisionedConcurrency-Duration`: the inference
+  duration of requests served by provisioned concurrency): infracost/infracost,
+  `internal/resources/aws/sagemaker_endpoint_configuration.go` @ 057e158b6704fbf067e451539eceb5fa860d05dd.
+  Public code reading the bulk offer file accepts the unit `second`/`seconds` (any case) for
+  `ServerlessInf` products; a product in another unit is skipped, not guessed.
+- `<REGION>-Cluster:ml.<type>` for HyperPod nodes and `<REGION>-Cluster:VolumeUsage.gp2` for their EBS
+  volumes: public HyperPod cost-allocation write-ups and code querying the Price List
+  (`USE1-Cluster:ml.g5.8xlarge`, `USW2-Cluster:ml.p4d.24xlarge`, instanceType `ml.c5.4xlarge-Cluster`,
+  component `Cluster`); their repositories could not be identified, see docs/PRICES.md. HyperPod
+  reserved-capacity SKUs (`Cluster:ml.<type>-Reserved`) are not on-demand and stay unrecognised.
+
+Not classified, because no public source found shows their usage types: training warm pools (the bill
+prints "Training Warm Pool ml.m5.xlarge hour", the usage type is not shown) and managed MLflow tracking
+servers. They, the provisioned-concurrency inference duration, managed spot, training plans, Savings Plans
+and every unknown kind are skipped and counted by reason, never priced, and never priced $0.
 """
 
 from __future__ import annotations
@@ -36,7 +58,15 @@ from typing import TYPE_CHECKING, Any, Final
 
 from pydantic import ValidationError
 
-from sagecost.models.prices import ML_STORAGE_VOLUME, Component, Price, PriceCatalog, PriceUnit
+from sagecost.models.prices import (
+    ML_STORAGE_VOLUME,
+    Component,
+    Price,
+    PriceCatalog,
+    PriceUnit,
+    serverless_type,
+    storage_type,
+)
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -49,13 +79,15 @@ logger = logging.getLogger(__name__)
 SERVICE_CODE: Final = "AmazonSageMaker"
 PRICE_LIST_SOURCE: Final = "aws-price-list-api"
 PAGE_SIZE: Final = 100
-PRODUCT_FAMILIES: Final = ("ML Instance", "Storage")
-"""`productFamily` values of SageMaker instance-hour and ML storage products in the Price List."""
+PRODUCT_FAMILIES: Final = ("ML Instance", "Storage", "ML Serverless")
+"""`productFamily` values of SageMaker instance-hour, ML storage and serverless products in the Price List
+(`ML Serverless`: infracost, `internal/resources/aws/sagemaker_endpoint_configuration.go`)."""
 
 _PRICE_LIST_DESCRIPTION: Final = (
     "AWS Price List Query API: pricing:GetProducts for service code AmazonSageMaker, "
-    "filtered on regionCode and productFamily (ML Instance, Storage); on-demand list prices "
-    "(OnDemand terms), classified by usagetype. as_of is each term's effectiveDate."
+    "filtered on regionCode and productFamily (ML Instance, Storage, ML Serverless); on-demand list prices "
+    "(OnDemand terms), classified by usagetype. Serverless rates are the per-second rate times 3,600. "
+    "as_of is each term's effectiveDate."
 )
 _REFRESHED_MARK: Final = " Refreshed: "
 _REFRESH_ENTRY = re.compile(r"(?P<region>[a-z0-9-]+) on (?P<day>\d{4}-\d{2}-\d{2})")
@@ -68,12 +100,33 @@ _INSTANCE_KINDS: Final[Mapping[str, Component]] = {
     "AsyncInf": Component.ASYNC_INFERENCE,
     "Notebk": Component.NOTEBOOK,
     "Studio": Component.STUDIO_APP,
+    "Cluster": Component.HYPERPOD,
 }
-_ML_STORAGE_KINDS: Final = frozenset(_INSTANCE_KINDS) - {"Studio"}
-"""Kinds whose `VolumeUsage.gp2` is the ML storage volume of a job, endpoint or notebook (Studio spaces
-bill `Studio:VolumeUsage.gp3` instead)."""
+_ML_STORAGE_KINDS: Final[Mapping[tuple[str, str], Component]] = {
+    **{
+        (head, f"VolumeUsage.{ML_STORAGE_VOLUME}"): component
+        for head, component in _INSTANCE_KINDS.items()
+        if component is not Component.STUDIO_APP
+    },
+    ("Studio", "VolumeUsage.gp3"): Component.STUDIO_APP,
+}
+"""(kind, detail) of the ML storage volumes of each component's instances. Studio spaces bill
+`Studio:VolumeUsage.gp3`; the catalog keys every component's ML storage as `gp2.<component>`
+(`storage_type`), whatever the volume generation."""
+_SERVERLESS_KINDS: Final[Mapping[str, tuple[str, Component]]] = {
+    "ServerlessInf": ("Mem", Component.SERVERLESS_INFERENCE),
+    "ProvisionedConcurrency": ("Usage", Component.SERVERLESS_PROVISIONED),
+}
+"""kind -> (detail prefix, component) of per-second serverless rates: `ServerlessInf:Mem-4GB`,
+`ProvisionedConcurrency:Usage-4GB`."""
+_SERVERLESS_DETAIL = re.compile(r"(?P<prefix>[A-Za-z]+)-(?P<gb>[1-9][0-9]*)GB")
+_PC_DURATION_PREFIX: Final = "Mem"
+"""`ProvisionedConcurrency:Mem-<N>GB` is the inference duration of requests served by provisioned
+concurrency: a second charge, not the provisioned capacity the catalog prices."""
+_SECONDS_PER_HOUR: Final = Decimal(3600)
 _PRICE_LIST_UNITS: Final[Mapping[PriceUnit, str]] = {"hour": "Hrs", "GB-month": "GB-Mo"}
-_ML_STORAGE_DETAIL: Final = f"VolumeUsage.{ML_STORAGE_VOLUME}"
+_PER_SECOND_UNITS: Final = frozenset({"second", "seconds"})
+"""Lower-cased Price List units of a per-second serverless rate."""
 
 _REGION_PREFIX = re.compile(r"^[A-Z]{2,4}\d{0,2}-")
 """`USE1-`, `USW2-`, `EU-`, `APS3-`, ...; us-east-1 usage types may also come without one."""
@@ -84,7 +137,6 @@ _STUDIO_DETAIL = re.compile(rf"(?:[A-Za-z]+-)?(?P<instance>{_INSTANCE_TYPE})")
 _UNPRICED_KINDS: Final = (
     ("spot", "spot"),
     ("spt", "spot"),
-    ("serverless", "serverless"),
     ("savingsplan", "savings plan"),
 )
 """Usage-type kinds that are not on-demand instance time: (marker in the lower-cased kind, reason)."""
@@ -168,6 +220,8 @@ class _RateKind:
     component: Component
     instance_type: str
     unit: PriceUnit
+    per_second: bool = False
+    """The Price List states the rate per second; the catalog holds it per hour (x 3,600)."""
 
 
 def refresh_catalog(
@@ -214,7 +268,7 @@ def fetch_region_prices(pricing_client: PricingClient, region: str, *, today: da
         elif previous.usd == candidate.usd:
             skipped["duplicate of a kept rate"] += 1
         else:
-            # e.g. ML storage per component, or two Studio apps on one instance type: keep the higher
+            # e.g. two Studio apps on one instance type at different rates: keep the higher
             # rate (an estimate should not understate) and count the other.
             skipped["lower rate for the same key"] += 1
             chosen[candidate.key] = max(previous, candidate, key=lambda p: p.usd)
@@ -253,10 +307,13 @@ def price_from_product(raw: str, *, region: str, today: date) -> Price | Skipped
     kind = classify_usage_type(str(attributes.get("usagetype", "")))
     if isinstance(kind, Skipped):
         return kind
-    rate = _on_demand_rate(document.get("terms"), _PRICE_LIST_UNITS[kind.unit])
+    units = _PER_SECOND_UNITS if kind.per_second else frozenset({_PRICE_LIST_UNITS[kind.unit].lower()})
+    rate = _on_demand_rate(document.get("terms"), units)
     if isinstance(rate, Skipped):
         return rate
     usd, effective = rate
+    if kind.per_second:
+        usd = _plain(usd * _SECONDS_PER_HOUR)
     return Price(
         region=region,
         component=kind.component,
@@ -269,13 +326,17 @@ def price_from_product(raw: str, *, region: str, today: date) -> Price | Skipped
 
 
 def classify_usage_type(usage_type: str) -> _RateKind | Skipped:
-    """`USE1-Train:ml.m5.xlarge` -> training/ml.m5.xlarge; `EU-Host:VolumeUsage.gp2` -> ml-storage/gp2."""
+    """`USE1-Train:ml.m5.xlarge` -> training/ml.m5.xlarge;
+    `EU-Host:VolumeUsage.gp2` -> ml-storage/gp2.hosting;
+    `USE1-ServerlessInf:Mem-4GB` -> serverless-inference/serverless-4096mb (per second)."""
     head, colon, detail = _REGION_PREFIX.sub("", usage_type, count=1).partition(":")
     reason = _unpriced_kind(head) if colon else "unrecognised usage type"
     if reason is not None:
         return Skipped(reason)
     if detail.startswith("VolumeUsage"):
         return _storage_kind(head, detail)
+    if head in _SERVERLESS_KINDS:
+        return _serverless_kind(head, detail)
     return _instance_kind(head, detail)
 
 
@@ -285,9 +346,22 @@ def _unpriced_kind(head: str) -> str | None:
 
 
 def _storage_kind(head: str, detail: str) -> _RateKind | Skipped:
-    if detail != _ML_STORAGE_DETAIL or head not in _ML_STORAGE_KINDS:
-        return Skipped("storage other than gp2 ML storage")
-    return _RateKind(Component.ML_STORAGE, ML_STORAGE_VOLUME, "GB-month")
+    component = _ML_STORAGE_KINDS.get((head, detail))
+    if component is None:
+        return Skipped("storage other than ML storage")
+    return _RateKind(Component.ML_STORAGE, storage_type(component), "GB-month")
+
+
+def _serverless_kind(head: str, detail: str) -> _RateKind | Skipped:
+    prefix, component = _SERVERLESS_KINDS[head]
+    matched = _SERVERLESS_DETAIL.fullmatch(detail)
+    if matched is None:
+        return Skipped("unrecognised usage type")
+    if component is Component.SERVERLESS_PROVISIONED and matched["prefix"] == _PC_DURATION_PREFIX:
+        return Skipped("provisioned-concurrency inference duration")
+    if matched["prefix"] != prefix:
+        return Skipped("unrecognised usage type")
+    return _RateKind(component, serverless_type(int(matched["gb"]) * 1024), "hour", per_second=True)
 
 
 def _instance_kind(head: str, detail: str) -> _RateKind | Skipped:
@@ -299,8 +373,8 @@ def _instance_kind(head: str, detail: str) -> _RateKind | Skipped:
     return _RateKind(component, matched["instance"], "hour")
 
 
-def _on_demand_rate(terms: Any, unit: str) -> tuple[Decimal, date | None] | Skipped:
-    """The single USD on-demand price in `unit`, and its term's effective date when readable."""
+def _on_demand_rate(terms: Any, units: frozenset[str]) -> tuple[Decimal, date | None] | Skipped:
+    """The single USD on-demand price in one of `units` (lower-cased), and its term's effective date."""
     on_demand = terms.get("OnDemand") if isinstance(terms, Mapping) else None
     if not on_demand:
         return Skipped("no on-demand term")
@@ -308,10 +382,10 @@ def _on_demand_rate(terms: Any, unit: str) -> tuple[Decimal, date | None] | Skip
         (dimension, term)
         for term in on_demand.values()
         for dimension in term.get("priceDimensions", {}).values()
-        if dimension.get("unit") == unit
+        if str(dimension.get("unit", "")).lower() in units
     ]
     if not found:
-        return Skipped(f"no on-demand price per {unit}")
+        return Skipped(f"no on-demand price per {'/'.join(sorted(units))}")
     if len(found) > 1:
         return Skipped("several on-demand prices (tiers)")
     dimension, term = found[0]
@@ -335,6 +409,14 @@ def _plain_decimal(text: Any) -> Decimal | None:
     except InvalidOperation:
         return None
     return value if value.is_finite() and value >= 0 else None
+
+
+def _plain(value: Decimal) -> Decimal:
+    """`Decimal("0.07200")` -> `Decimal("0.072")`, without the exponent notation `normalize` gives 1E+1."""
+    text = format(value, "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return Decimal(text)
 
 
 def _effective_date(text: Any) -> date | None:
