@@ -265,6 +265,8 @@ def test_without_cost_explorer_the_month_still_goes_out_and_says_it_is_not_recon
                 {"Error": {"Code": "AccessDeniedException", "Message": "no"}}, "GetCostAndUsage"
             )
 
+        sagemaker_usage_types = sagemaker_month
+
     adapters = wiring.adapters(SETTINGS)
     assert isinstance(adapters, wiring.LocalAdapters)
     wiring.use(replace(adapters, billed_costs_value=Denied(), config_value=SagecostConfig()))

@@ -5,6 +5,10 @@ project from its key or any alias, in any case and with any separators. So the m
 spelling, in the policy's order: spelling k_i is grouped only over the usage on which every earlier spelling
 k_0..k_{i-1} is ABSENT, so no cost is counted twice; values merge as the policy spells them (`case`), and what
 is absent under every spelling is untagged. With one spelling this is the single request it always was.
+
+The same month is also read grouped by the `USAGE_TYPE` dimension (`sagemaker_usage_types`), so the
+reconciliation can say how much of each kind of charge (training, hosting, storage, data...) sagecost
+meters; `domain.usage_types` sorts the usage types into groups.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from botocore.exceptions import ClientError
 
 from sagecost.domain.periods import month_bounds
 from sagecost.domain.tags import normalise_key
+from sagecost.domain.usage_types import UsageTypeGroup, group_of_usage_type
 from sagecost.models.allocation import BilledMetric
 from sagecost.models.config import KeyRule
 from sagecost.models.ledger import UNTAGGED
@@ -41,8 +46,39 @@ class BilledMonth:
     """The tag key spellings the bill was grouped by, in order (empty: not said)."""
 
 
+@dataclass(frozen=True)
+class BilledUsageTypes:
+    """A month's SageMaker bill per usage type (`USE1-Train:ml.m5.xlarge`: amount), and by group."""
+
+    by_usage_type: dict[str, Decimal]
+    estimated: bool
+    source: str = "Cost Explorer"
+
+    @property
+    def total(self) -> Decimal:
+        return sum(self.by_usage_type.values(), Decimal(0))
+
+    @property
+    def by_group(self) -> dict[UsageTypeGroup, Decimal]:
+        groups: dict[UsageTypeGroup, Decimal] = {}
+        for usage_type, amount in self.by_usage_type.items():
+            group = group_of_usage_type(usage_type)
+            groups[group] = groups.get(group, Decimal(0)) + amount
+        return groups
+
+    @property
+    def usage_types(self) -> dict[UsageTypeGroup, tuple[str, ...]]:
+        """The usage types of each group, sorted."""
+        spelled: dict[UsageTypeGroup, list[str]] = {}
+        for usage_type in sorted(self.by_usage_type):
+            spelled.setdefault(group_of_usage_type(usage_type), []).append(usage_type)
+        return {group: tuple(names) for group, names in spelled.items()}
+
+
 class BilledCosts(Protocol):
     def sagemaker_month(self, month: str, tag_key: str, metric: BilledMetric) -> BilledMonth: ...
+
+    def sagemaker_usage_types(self, month: str, metric: BilledMetric) -> BilledUsageTypes: ...
 
 
 @dataclass
@@ -95,6 +131,38 @@ class CostExplorer:
             estimated=estimated,
             tag_keys=tuple(keys),
         )
+
+    def sagemaker_usage_types(self, month: str, metric: BilledMetric) -> BilledUsageTypes:
+        """GetCostAndUsage for the month's SageMaker cost grouped by `USAGE_TYPE`, every page. A usage type
+        seen on several pages (or results) adds up; an answer without groups is read from its total, as
+        an unnamed usage type (so Other), never dropped."""
+        start, end = month_bounds(month)
+        request: dict[str, Any] = {
+            "TimePeriod": {"Start": _day(start.date()), "End": _day(end.date())},
+            "Granularity": "MONTHLY",
+            "Metrics": [metric.value],
+            "Filter": _SAGEMAKER,
+            "GroupBy": [{"Type": "DIMENSION", "Key": "USAGE_TYPE"}],
+        }
+        by_usage_type: dict[str, Decimal] = {}
+        estimated = False
+        while True:
+            page = self.client.get_cost_and_usage(**request)
+            for result in page.get("ResultsByTime", []):
+                estimated = estimated or bool(result.get("Estimated"))
+                groups = result.get("Groups", [])
+                for group in groups:
+                    usage_type = group["Keys"][0]
+                    amount = Decimal(group["Metrics"][metric.value]["Amount"])
+                    by_usage_type[usage_type] = by_usage_type.get(usage_type, Decimal(0)) + amount
+                if not groups and metric.value in result.get("Total", {}):
+                    amount = Decimal(result["Total"][metric.value]["Amount"])
+                    if amount:
+                        by_usage_type[""] = by_usage_type.get("", Decimal(0)) + amount
+            token = page.get("NextPageToken")
+            if not token:
+                return BilledUsageTypes(by_usage_type=by_usage_type, estimated=estimated)
+            request["NextPageToken"] = token
 
     def tag_keys(self, tag_key: str, period: dict[str, str]) -> list[str]:
         """The spellings to group by, in the policy's order: `tag_key` and, when it is the policy's project

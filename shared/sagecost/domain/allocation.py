@@ -21,9 +21,11 @@ from fractions import Fraction
 from typing import Literal
 
 from sagecost.domain.money import cents
+from sagecost.domain.usage_types import GROUP_ORDER, UsageTypeGroup
 from sagecost.models.allocation import (
     AllocationPolicy,
     AllocationRow,
+    GroupVariance,
     PoolSource,
     ProjectVariance,
     SharedPart,
@@ -295,6 +297,62 @@ def variances(metered: Mapping[str, Decimal], billed: Mapping[str, Decimal]) -> 
             )
         )
     return tuple(result)
+
+
+def split_cents(amounts: Sequence[Decimal]) -> tuple[list[Decimal], Decimal]:
+    """Exact amounts in whole cents that add up to their rounded sum: (the parts, the total).
+
+    The total is the exact sum rounded once (half-even) and the parts are distributed from it by largest
+    remainder, as the allocation's rows are. A negative amount (a bill's credit) cannot weigh a largest
+    remainder split; then each part is rounded on its own and the total is their sum."""
+    if any(amount < 0 for amount in amounts):
+        parts = [cents(amount) for amount in amounts]
+        return parts, sum(parts, Decimal("0.00"))
+    total = cents(sum(amounts, Decimal(0)))
+    if not total:
+        return [Decimal("0.00")] * len(amounts), total
+    units = largest_remainder([Fraction(amount) for amount in amounts], _to_cents(total))
+    return [_money(unit) for unit in units], total
+
+
+@dataclass(frozen=True)
+class GroupVariances:
+    """`group_variances`' answer: the rows, and the totals each column adds up to."""
+
+    rows: tuple[GroupVariance, ...]
+    metered: Decimal
+    billed: Decimal
+    metered_share_pct: Decimal | None
+
+
+def group_variances(
+    metered: Mapping[UsageTypeGroup, Decimal],
+    billed: Mapping[UsageTypeGroup, Decimal],
+    *,
+    unpriced_records: Mapping[UsageTypeGroup, int] | None = None,
+    usage_types: Mapping[UsageTypeGroup, Sequence[str]] | None = None,
+) -> GroupVariances:
+    """Metered against billed per usage-type group, in whole cents whose columns add up to their totals
+    (`split_cents`). A group only one side knows counts as 0 on the other; unpriced usage is metered as
+    nothing (it is billed, so it shows as unmetered), its record count kept on the row."""
+    unpriced = unpriced_records or {}
+    spelled = usage_types or {}
+    groups = [g for g in GROUP_ORDER if g in metered or g in billed or unpriced.get(g)]
+    metered_cents, metered_total = split_cents([metered.get(g, Decimal(0)) for g in groups])
+    billed_cents, billed_total = split_cents([billed.get(g, Decimal(0)) for g in groups])
+    rows = tuple(
+        GroupVariance(
+            group=group,
+            metered=metered_part,
+            billed=billed_part,
+            difference=metered_part - billed_part,
+            metered_share_pct=percent(metered_part, billed_part),
+            unpriced_records=unpriced.get(group, 0),
+            usage_types=tuple(sorted(spelled.get(group, ()))),
+        )
+        for group, metered_part, billed_part in zip(groups, metered_cents, billed_cents, strict=True)
+    )
+    return GroupVariances(rows, metered_total, billed_total, percent(metered_total, billed_total))
 
 
 def percent(part: Decimal, whole: Decimal) -> Decimal | None:

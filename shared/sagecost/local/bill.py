@@ -4,44 +4,144 @@ The real month's bill differs from what sagecost meters at list price in known w
 models two of them, so the demo's variance report has something true to show:
 
 - a Compute Savings Plan-like discount on training and processing instance usage (`DISCOUNT`);
-- SageMaker charges sagecost does not meter (serverless inference, data processing), billed without a
-  project tag (`UNMETERED`, prorated by how much of the month the ledger covers).
+- SageMaker charges sagecost does not meter (serverless inference requests, data processed by endpoints),
+  billed without a project tag (`UNMETERED_LINES`, `UNMETERED` in all).
+
+The bill answers both of Cost Explorer's questions from the same lines: per project tag
+(`sagemaker_month`) and per usage type (`sagemaker_usage_types`, each metered line under the usage type
+the real bill would use, `usage_type`), and the two add up to the same total to the cent.
 
 The Cost Explorer adapter itself is tested against moto's canned GetCostAndUsage results.
 """
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from decimal import Decimal
+from fractions import Fraction
+from typing import Final
 
-from sagecost.adapters.costs import BilledMonth
+from sagecost.adapters.costs import BilledMonth, BilledUsageTypes
 from sagecost.adapters.ledger import DynamoLedger
+from sagecost.domain.allocation import largest_remainder
 from sagecost.domain.money import cents
 from sagecost.models.allocation import BilledMetric
 from sagecost.models.ledger import UNTAGGED, Dimension, ResourceLine
-from sagecost.models.prices import Component
+from sagecost.models.prices import ML_STORAGE_VOLUME, Component
 
 DISCOUNT = Decimal("0.12")
 DISCOUNTED = frozenset({Component.TRAINING, Component.PROCESSING})
-UNMETERED = Decimal("6.40")
+SOURCE = "a simulated bill (sagecost simulator)"
+
+REGION_PREFIXES: Final = {
+    "us-east-1": "USE1",
+    "us-east-2": "USE2",
+    "us-west-1": "USW1",
+    "us-west-2": "USW2",
+    "eu-west-1": "EU",
+    "eu-west-2": "EUW2",
+    "eu-central-1": "EUC1",
+    "ap-northeast-1": "APN1",
+    "ap-south-1": "APS3",
+    "ap-southeast-2": "APS2",
+}
+"""Cost Explorer's usage-type prefixes of the regions the demo may use; another region gets none."""
+
+KINDS: Final = {
+    Component.TRAINING: "Train",
+    Component.PROCESSING: "Processing",
+    Component.BATCH_TRANSFORM: "Tsform",
+    Component.HOSTING: "Host",
+    Component.ASYNC_INFERENCE: "AsyncInf",
+    Component.NOTEBOOK: "Notebk",
+    Component.STUDIO_APP: "Studio",
+    Component.HYPERPOD: "Cluster",
+    Component.SERVERLESS_INFERENCE: "ServerlessInf",
+    Component.SERVERLESS_PROVISIONED: "ProvisionedConcurrency",
+    Component.TRAINING_WARM_POOL: "Train-WarmPool",
+    Component.MLFLOW: "MLflow-TrackingServer",
+}
+"""The usage-type kind of each component (`domain.usage_types` cites the real ones; the warm-pool and
+MLflow spellings are the keywords it matches, no real bill having been seen)."""
+
+UNMETERED_LINES: Final = (
+    ("ServerlessInf:Mem-4GB", Decimal("4.80")),
+    ("Host:Data-Bytes-In", Decimal("0.90")),
+    ("Host:Data-Bytes-Out", Decimal("0.70")),
+)
+UNMETERED = sum((amount for _, amount in UNMETERED_LINES), Decimal(0))
+
+_MEMORY = re.compile(r"serverless-(\d+)mb")
+
+
+def usage_type(line: ResourceLine) -> str:
+    """The usage type a real bill would put `line` under: `USE1-Train:ml.m5.xlarge`,
+    `USE1-Host:VolumeUsage.gp2` (ML storage of an endpoint), `USE1-ServerlessInf:Mem-4GB`."""
+    prefix = REGION_PREFIXES.get(line.region)
+    region = f"{prefix}-" if prefix else ""
+    if line.component is Component.ML_STORAGE:
+        owner = line.instance_type.removeprefix(f"{ML_STORAGE_VOLUME}.")
+        kind = next((k for c, k in KINDS.items() if c.value == owner), "Host")
+        return f"{region}{kind}:VolumeUsage.{ML_STORAGE_VOLUME}"
+    detail = line.instance_type
+    if memory := _MEMORY.fullmatch(detail):
+        detail = f"Mem-{int(memory[1]) // 1024}GB"
+    return f"{region}{KINDS.get(line.component, line.component.value)}:{detail}"
+
+
+@dataclass(frozen=True)
+class _Line:
+    project: str
+    usage_type: str
+    amount: Decimal
 
 
 class SimulatedBill:
     def __init__(self, ledger: DynamoLedger) -> None:
         self.ledger = ledger
 
-    def sagemaker_month(self, month: str, tag_key: str, metric: BilledMetric) -> BilledMonth:
-        by_project: dict[str, Decimal] = {}
-        for line in self.ledger.aggregates(month, Dimension.RESOURCE):
-            parsed = ResourceLine.parse(line.value)
+    def _lines(self, month: str) -> list[_Line]:
+        lines = []
+        region = ""
+        for item in self.ledger.aggregates(month, Dimension.RESOURCE):
+            parsed = ResourceLine.parse(item.value)
             factor = 1 - DISCOUNT if parsed.component in DISCOUNTED else Decimal(1)
-            by_project[parsed.project] = by_project.get(parsed.project, Decimal(0)) + line.cost * factor
-        if by_project:
-            by_project[UNTAGGED] = by_project.get(UNTAGGED, Decimal(0)) + UNMETERED
-        billed = {project: cents(amount) for project, amount in by_project.items()}
+            lines.append(_Line(parsed.project, usage_type(parsed), item.cost * factor))
+            region = region or parsed.region
+        if lines:
+            prefix = REGION_PREFIXES.get(region)
+            lines += [
+                _Line(UNTAGGED, f"{prefix}-{kind}" if prefix else kind, amount)
+                for kind, amount in UNMETERED_LINES
+            ]
+        return lines
+
+    def sagemaker_month(self, month: str, tag_key: str, metric: BilledMetric) -> BilledMonth:
+        billed = _by_project(self._lines(month))
         return BilledMonth(
-            total=sum(billed.values(), Decimal(0)),
-            by_tag_value=billed,
-            estimated=False,
-            source="a simulated bill (sagecost simulator)",
+            total=sum(billed.values(), Decimal(0)), by_tag_value=billed, estimated=False, source=SOURCE
         )
+
+    def sagemaker_usage_types(self, month: str, metric: BilledMetric) -> BilledUsageTypes:
+        """The same lines per usage type, in cents distributed (largest remainder) from the total that
+        `sagemaker_month` bills, so the two views never differ by a rounding cent."""
+        lines = self._lines(month)
+        exact: dict[str, Decimal] = {}
+        for line in lines:
+            exact[line.usage_type] = exact.get(line.usage_type, Decimal(0)) + line.amount
+        total = sum(_by_project(lines).values(), Decimal(0))
+        names = sorted(exact)
+        if not total:
+            return BilledUsageTypes({name: cents(exact[name]) for name in names}, False, SOURCE)
+        units = largest_remainder([Fraction(exact[name]) for name in names], int(total * 100))
+        billed = {name: cents(Decimal(unit) / 100) for name, unit in zip(names, units, strict=True)}
+        return BilledUsageTypes(billed, False, SOURCE)
+
+
+def _by_project(lines: list[_Line]) -> dict[str, Decimal]:
+    """What each project tag value is billed, in cents (each rounded once, as Cost Explorer's are)."""
+    exact: dict[str, Decimal] = {}
+    for line in lines:
+        exact[line.project] = exact.get(line.project, Decimal(0)) + line.amount
+    return {project: cents(amount) for project, amount in exact.items()}

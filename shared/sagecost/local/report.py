@@ -84,6 +84,45 @@ def month_summary(
     }
 
 
+def by_usage_type(reconciliation: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The month's reconciliation per usage-type group, from its `allocation.json`'s: each group's metered
+    and billed cost and metered share, the totals they add up to, and the metered share of the bill."""
+    if not reconciliation or reconciliation.get("group_billed") is None:
+        return None
+    return {
+        "metered": reconciliation["group_metered"],
+        "billed": reconciliation["group_billed"],
+        "metered_share": _percent(reconciliation["metered_share_pct"]),
+        "groups": {
+            group["group"]: {
+                "metered": group["metered"],
+                "billed": group["billed"],
+                "difference": group["difference"],
+                "metered_share": _percent(group["metered_share_pct"]),
+                "unpriced_records": group["unpriced_records"],
+                "usage_types": group["usage_types"],
+            }
+            for group in reconciliation["by_group"]
+        },
+    }
+
+
+def _percent(value: str | None) -> str | None:
+    return None if value is None else f"{value} %"
+
+
+def _allocation(out: Path, result: dict[str, Any]) -> dict[str, Any]:
+    """What summary.json keeps of one month's allocation: the allocator's answer but where its files are,
+    and the reconciliation by usage type from the files themselves."""
+    kept = {key: value for key, value in result.items() if key != "location"}
+    written = out / str(result.get("location", "")) / "allocation.json"
+    if "location" in result and written.is_file():
+        report = json.loads(written.read_text(encoding="utf-8"))
+        if (groups := by_usage_type(report.get("reconciliation"))) is not None:
+            kept["by_usage_type"] = groups
+    return kept
+
+
 def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
     with path.open("w", encoding="utf-8") as file:
         for row in rows:
@@ -124,8 +163,7 @@ def write_outputs(
             month: month_summary(ledger, month, by_month[month], projects_added) for month in sorted(by_month)
         },
         "allocations": {
-            month: {key: value for key, value in result.items() if key != "location"}
-            for month, result in sorted((allocations or {}).items())
+            month: _allocation(out, result) for month, result in sorted((allocations or {}).items())
         },
     }
     if lines is not None:

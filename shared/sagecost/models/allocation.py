@@ -8,6 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from sagecost.domain.usage_types import UsageTypeGroup
 from sagecost.models.events import UtcDatetime
 from sagecost.models.ledger import UNTAGGED
 
@@ -122,6 +123,24 @@ class ProjectVariance(BaseModel):
     variance_pct: Decimal | None = Field(description="variance as a percentage of billed (None: billed 0)")
 
 
+class GroupVariance(BaseModel):
+    """Metered against billed for one usage-type group (`domain.usage_types`)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    group: UsageTypeGroup
+    metered: Money
+    billed: Money
+    difference: Money = Field(description="metered - billed")
+    metered_share_pct: Decimal | None = Field(
+        description="metered as a percentage of billed (None: billed 0); the rest of the bill is unmetered"
+    )
+    unpriced_records: int = Field(
+        default=0, description="records of the group with no known price: billed, but metered as nothing"
+    )
+    usage_types: tuple[str, ...] = Field(default=(), description="the bill's usage types in the group")
+
+
 class Reconciliation(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -131,6 +150,17 @@ class Reconciliation(BaseModel):
     billed: Money
     estimated: bool = Field(description="Cost Explorer still marks the month as estimated")
     projects: tuple[ProjectVariance, ...]
+    by_group: tuple[GroupVariance, ...] = Field(
+        default=(), description="per usage-type group; each column adds up to the totals below"
+    )
+    group_metered: Money | None = Field(default=None, description="the sum of by_group's metered column")
+    group_billed: Money | None = Field(
+        default=None, description="the bill grouped by usage type (None: that view was not available)"
+    )
+    metered_share_pct: Decimal | None = Field(
+        default=None,
+        description="group_metered as a percentage of group_billed: how much of the bill is metered",
+    )
 
 
 class Totals(BaseModel):

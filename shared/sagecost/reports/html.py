@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from sagecost.models.allocation import AllocationReport, AllocationRow
+from sagecost.models.allocation import AllocationReport, AllocationRow, Reconciliation
 from sagecost.reports.safe_text import markup
-from sagecost.reports.text import month_name, pct, signed_usd, usd
+from sagecost.reports.text import month_name, pct, share, signed_usd, usd
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 """No script, no fetch, no frame: the page can only show what it holds."""
@@ -124,6 +124,9 @@ def _cards(report: AllocationReport) -> str:
         cards.append(
             ("Metered - billed", signed_usd(totals.variance or Decimal(0)), pct(totals.variance_pct))
         )
+        rec = report.reconciliation
+        if rec is not None and rec.group_billed is not None:
+            cards.append(("Metered share", share(rec.metered_share_pct), "of the bill, by usage type"))
     else:
         cards.append(("Billed", "not reconciled", "see the notes"))
     cards += [
@@ -170,7 +173,42 @@ def _reconciliation(report: AllocationReport) -> str:
         f"<code>{markup(rec.tag_key)}</code>.{estimated}</p>"
         '<table><thead><tr><th>Project tag</th><th class="n">Metered</th><th class="n">Billed</th>'
         '<th class="n">Metered - billed</th><th class="n">%</th></tr></thead>'
-        f"<tbody>{rows}</tbody></table>"
+        f"<tbody>{rows}</tbody></table>" + _by_group(rec)
+    )
+
+
+def _by_group(rec: Reconciliation) -> str:
+    """Metered against billed per usage-type group; each column adds up to its total row."""
+    if rec.group_billed is None or rec.group_metered is None:
+        return ""
+    rows = "".join(
+        "<tr>"
+        + f'<td title="{markup(", ".join(g.usage_types))}">{markup(g.group.value)}</td>'
+        + _money_cell(g.metered)
+        + _money_cell(g.billed)
+        + _cell(signed_usd(g.difference), number=True)
+        + _cell(share(g.metered_share_pct), number=True)
+        + _cell(g.unpriced_records or "", number=True)
+        + "</tr>"
+        for g in rec.by_group
+    )
+    total = (
+        '<tr class="total"><td>Total</td>'
+        + _money_cell(rec.group_metered)
+        + _money_cell(rec.group_billed)
+        + _cell(signed_usd(rec.group_metered - rec.group_billed), number=True)
+        + _cell(share(rec.metered_share_pct), number=True)
+        + _cell(sum(g.unpriced_records for g in rec.by_group) or "", number=True)
+        + "</tr>"
+    )
+    return (
+        f"<h3>By usage type</h3><p>The same bill grouped by usage type: sagecost meters "
+        f"<b>{markup(share(rec.metered_share_pct))}</b> of it; the rest is charges it does not meter "
+        "(or meters at list price above a discount). Unpriced records are billed but metered as nothing.</p>"
+        '<table><thead><tr><th>Usage-type group</th><th class="n">Metered</th><th class="n">Billed</th>'
+        '<th class="n">Metered - billed</th><th class="n">Metered share</th>'
+        '<th class="n">Unpriced records</th></tr></thead>'
+        f"<tbody>{rows}{total}</tbody></table>"
     )
 
 

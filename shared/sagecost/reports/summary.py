@@ -6,9 +6,9 @@ from __future__ import annotations
 from decimal import Decimal
 
 from sagecost.adapters.notifier import Notice
-from sagecost.models.allocation import AllocationReport
+from sagecost.models.allocation import AllocationReport, Reconciliation
 from sagecost.reports.safe_text import line
-from sagecost.reports.text import month_name, pct, signed_usd, usd
+from sagecost.reports.text import month_name, pct, share, signed_usd, usd
 
 MAX_ROWS = 30
 COLUMNS = (("Project", 22), ("Team", 14), ("Cost center", 12))
@@ -17,6 +17,31 @@ COLUMNS = (("Project", 22), ("Team", 14), ("Cost center", 12))
 def _cell(value: str, width: int) -> str:
     text = line(value)
     return (text if len(text) <= width else text[: width - 1] + "~").ljust(width)
+
+
+def by_group_lines(rec: Reconciliation) -> list[str]:
+    """The bill by usage-type group against what was metered; the rows add up to the Total line."""
+    if rec.group_billed is None or rec.group_metered is None:
+        return []
+    header = f"{'Usage-type group':<24}  {'Metered':>12}  {'Billed':>12}  {'Metered share':>13}"
+    lines = [
+        "",
+        f"Metered share of the bill by usage type: {share(rec.metered_share_pct)}",
+        header,
+        "-" * len(header),
+    ]
+    for g in rec.by_group:
+        unpriced = f"  ({g.unpriced_records} unpriced records)" if g.unpriced_records else ""
+        lines.append(
+            f"{g.group.value:<24}  {usd(g.metered):>12}  {usd(g.billed):>12}  "
+            f"{share(g.metered_share_pct):>13}{unpriced}"
+        )
+    lines += [
+        "-" * len(header),
+        f"{'Total':<24}  {usd(rec.group_metered):>12}  {usd(rec.group_billed):>12}  "
+        f"{share(rec.metered_share_pct):>13}",
+    ]
+    return lines
 
 
 def summary_notice(report: AllocationReport, location: str = "") -> Notice:
@@ -67,6 +92,8 @@ def summary_notice(report: AllocationReport, location: str = "") -> Notice:
         lines.append(f"... and {len(ordered) - MAX_ROWS} more rows in allocation.csv")
     total_end = len(header) - (14 if trued_up else 0)
     lines += ["-" * len(header), f"{'Total':<{total_end - 12}}{usd(totals.metered):>12}"]
+    if report.reconciliation is not None:
+        lines += by_group_lines(report.reconciliation)
     if report.idle_savings:
         saved = sum((s.projected_savings for s in report.idle_savings), Decimal(0))
         lines += ["", f"Idle shutdown saved {usd(saved)} to the month's end:"]

@@ -21,6 +21,11 @@ def pct(value: Decimal | None) -> str:
     return "n/a" if value is None else f"{'+' if value > 0 else ''}{value:.2f} %"
 
 
+def share(value: Decimal | None) -> str:
+    """A share of a whole: `97.50 %`, or `n/a` when the whole is 0."""
+    return "n/a" if value is None else f"{value:.2f} %"
+
+
 def month_name(month: str) -> str:
     """`2026-10` -> `October 2026`."""
     return parse_month(month).strftime("%B %Y")

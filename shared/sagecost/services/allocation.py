@@ -2,7 +2,8 @@
 
 Reads are two Queries over the month's aggregate items (`allocation` and `resource` lines) and one over its
 sealed state changes, never the usage records, so the cost of a run grows with projects and resources, not
-with how many records they wrote.
+with how many records they wrote. The bill is read twice: by the project tag (per project) and by usage
+type (per usage-type group, from the same `resource` lines: how much of each kind of charge is metered).
 """
 
 from __future__ import annotations
@@ -17,13 +18,22 @@ from aws_lambda_powertools import Logger
 from botocore.exceptions import BotoCoreError, ClientError
 
 from sagecost import clock
-from sagecost.adapters.costs import BilledCosts, BilledMonth
+from sagecost.adapters.costs import BilledCosts, BilledMonth, BilledUsageTypes
 from sagecost.adapters.ledger import Aggregate
 from sagecost.adapters.notifier import Notice
 from sagecost.adapters.reports import ReportSink
-from sagecost.domain.allocation import DirectCost, allocate, percent, true_up, variances
+from sagecost.domain.allocation import (
+    DirectCost,
+    GroupVariances,
+    allocate,
+    group_variances,
+    percent,
+    true_up,
+    variances,
+)
 from sagecost.domain.console import console_url, resource_type
 from sagecost.domain.money import cents
+from sagecost.domain.usage_types import UsageTypeGroup, group_of_component
 from sagecost.models.allocation import (
     AllocationReport,
     BilledMetric,
@@ -114,8 +124,10 @@ class MonthEndAllocator:
         metered_by_project: dict[str, Decimal] = {}
         for cost in direct:
             metered_by_project[cost.project] = metered_by_project.get(cost.project, Decimal(0)) + cost.cost
-        reconciliation = (
-            Reconciliation(
+        resource_items = [a for a in self.ledger.aggregates(month, Dimension.RESOURCE) if a.records]
+        reconciliation = None
+        if bill is not None:
+            reconciliation = Reconciliation(
                 metric=policy.billed_metric,
                 source=bill.source,
                 tag_key=tag_key,
@@ -123,14 +135,19 @@ class MonthEndAllocator:
                 estimated=bill.estimated,
                 projects=variances(metered_by_project, bill.by_tag_value),
             )
-            if bill is not None
-            else None
-        )
+            groups = self._by_group(month, policy.billed_metric, resource_items, bill, notes)
+            if groups is not None:
+                reconciliation = reconciliation.model_copy(
+                    update={
+                        "by_group": groups.rows,
+                        "group_metered": groups.metered,
+                        "group_billed": groups.billed,
+                        "metered_share_pct": groups.metered_share_pct,
+                    }
+                )
         billed_total = cents(bill.total) if bill is not None else None
         variance = split.metered - billed_total if billed_total is not None else None
-        lines = tuple(
-            _resource_cost(a) for a in self.ledger.aggregates(month, Dimension.RESOURCE) if a.records
-        )
+        lines = tuple(_resource_cost(a) for a in resource_items)
         top = sorted(lines, key=lambda line: (-line.cost, line.resource_arn, line.component))
         report = AllocationReport(
             month=month,
@@ -160,6 +177,47 @@ class MonthEndAllocator:
             notes=tuple(notes),
         )
         return MonthEnd(report=report, lines=lines)
+
+    def _by_group(
+        self,
+        month: str,
+        metric: BilledMetric,
+        resource_items: list[Aggregate],
+        bill: BilledMonth,
+        notes: list[str],
+    ) -> GroupVariances | None:
+        """Metered against billed per usage-type group; None when the bill by usage type is unknown."""
+        billed = self._usage_types(month, metric, notes)
+        if billed is None:
+            return None
+        metered: dict[UsageTypeGroup, Decimal] = {}
+        unpriced: dict[UsageTypeGroup, int] = {}
+        for item in resource_items:
+            group = group_of_component(ResourceLine.parse(item.value).component)
+            metered[group] = metered.get(group, Decimal(0)) + item.cost
+            if item.unpriced_records:
+                unpriced[group] = unpriced.get(group, 0) + item.unpriced_records
+        result = group_variances(
+            metered, billed.by_group, unpriced_records=unpriced, usage_types=billed.usage_types
+        )
+        if abs(result.billed - cents(bill.total)) > Decimal("0.01"):
+            notes.append(
+                f"the bill by usage type ({result.billed}) and by project tag ({cents(bill.total)}) differ: "
+                "Cost Explorer answered the two questions from different data"
+            )
+        return result
+
+    def _usage_types(self, month: str, metric: BilledMetric, notes: list[str]) -> BilledUsageTypes | None:
+        if self.billed_costs is None:
+            return None
+        try:
+            return self.billed_costs.sagemaker_usage_types(month, metric)
+        except (ClientError, BotoCoreError) as error:
+            logger.warning(
+                "Cost Explorer by usage type failed; no per-group reconciliation", error=str(error)
+            )
+            notes.append(f"not reconciled per usage type: Cost Explorer failed ({error})")
+            return None
 
     def _idle_savings(self, month: str) -> tuple[IdleSavings, ...]:
         if self.idle_actions is None:
