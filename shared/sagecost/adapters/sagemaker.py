@@ -87,9 +87,12 @@ def config_snapshot(response: dict[str, Any]) -> EndpointConfigSnapshot:
                 volume_gb=v.get("VolumeSizeInGB"),
                 serverless=bool(v.get("ServerlessConfig")),
                 provisioned_concurrency=(v.get("ServerlessConfig") or {}).get("ProvisionedConcurrency"),
+                memory_mb=(v.get("ServerlessConfig") or {}).get("MemorySizeInMB"),
+                shadow=shadow,
                 hosts_inference_components=bool(v.get("InstanceType")) and not v.get("ModelName"),
             )
-            for v in response.get("ProductionVariants", [])
+            for key, shadow in (("ProductionVariants", False), ("ShadowProductionVariants", True))
+            for v in response.get(key) or []
         ),
         asynchronous=bool(response.get("AsyncInferenceConfig")),
     )
@@ -187,7 +190,7 @@ class Boto3SageMaker:
             raise
         counts = {
             v["VariantName"]: int(v.get("CurrentInstanceCount", v.get("DesiredInstanceCount", 0)) or 0)
-            for v in e.get("ProductionVariants", [])
+            for v in [*e.get("ProductionVariants", []), *e.get("ShadowProductionVariants", [])]
         }
         return EndpointSummary(
             name=e["EndpointName"],

@@ -458,6 +458,9 @@ class EndpointConfigDetail(_Detail):
     endpoint_config_name: str
     endpoint_config_arn: Annotated[str, _arn_of("endpoint-config")]
     production_variants: Annotated[tuple[EndpointConfigVariant, ...], BeforeValidator(_none_as_empty)] = ()
+    shadow_production_variants: Annotated[
+        tuple[EndpointConfigVariant, ...], BeforeValidator(_none_as_empty)
+    ] = ()
     async_inference_config: dict[str, Any] | None = None
 
 

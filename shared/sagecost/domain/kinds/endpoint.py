@@ -11,8 +11,8 @@ from datetime import datetime
 from sagecost.domain.kinds.spec import KindSpec, Metering
 from sagecost.models.events import EndpointEvent
 from sagecost.models.ledger import ResourceKind
-from sagecost.models.prices import Component, storage_type
-from sagecost.models.state import BillingLine, EndpointConfigSnapshot, Transition
+from sagecost.models.prices import Component, serverless_type, storage_type
+from sagecost.models.state import BillingLine, EndpointConfigSnapshot, Transition, VariantSpec
 
 SPEC = KindSpec(
     kind=ResourceKind.ENDPOINT,
@@ -57,8 +57,11 @@ def endpoint_lines(
     """Instances (and their ML storage) of each production variant while the endpoint exists.
 
     `variant_counts` are (variant name, current count) as the event or DescribeEndpoint reports them;
-    events sometimes omit the name, then variants are matched by position. Serverless variants are
-    billed per request, not per instance-hour, and are left to the month-end reconciliation.
+    events sometimes omit the name, then variants are matched by position (production variants only).
+    Shadow variants (`ShadowProductionVariants`, distinct names) bill like production ones. Serverless
+    variants bill their provisioned concurrency (concurrency x hours, at the rate of their memory size)
+    while the endpoint exists; their on-demand compute is per request, estimated from CloudWatch by
+    `domain.kinds.serverless` and trued up by the month-end reconciliation.
     """
     if status not in ENDPOINT_BILLING_STATUSES:
         return ()
@@ -80,9 +83,11 @@ def endpoint_lines(
     lines: list[BillingLine] = []
     for index, spec in enumerate(config.variants):
         if spec.serverless:
+            lines += provisioned_concurrency_lines(spec)
             continue
         count = by_name.get(spec.name)
-        if count is None and index < len(variant_counts) and variant_counts[index][0] is None:
+        unnamed = index < len(variant_counts) and variant_counts[index][0] is None
+        if count is None and unnamed and not spec.shadow:
             count = variant_counts[index][1]
         if count is None:
             count = spec.initial_count if spec.initial_count is not None else 1
@@ -107,6 +112,21 @@ def endpoint_lines(
                 )
             )
     return tuple(lines)
+
+
+def provisioned_concurrency_lines(spec: VariantSpec) -> tuple[BillingLine, ...]:
+    """A serverless variant's provisioned concurrency: `ProvisionedConcurrency` concurrency-hours per hour,
+    at its memory size's rate, whether or not it serves (unknown memory: kept, unpriced)."""
+    if not spec.provisioned_concurrency:
+        return ()
+    return (
+        BillingLine(
+            line=f"variant/{spec.name}/provisioned",
+            component=Component.SERVERLESS_PROVISIONED,
+            instance_type=serverless_type(spec.memory_mb) if spec.memory_mb else UNKNOWN_INSTANCE_TYPE,
+            count=spec.provisioned_concurrency,
+        ),
+    )
 
 
 def priced_with_config(
