@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from botocore.exceptions import ClientError
 
+from sagecost.domain.kinds.endpoint import NEW_FLEET
 from sagecost.domain.kinds.training import TrainingBilling
 from sagecost.domain.metering import JobFigures, instance_lines, transform_lines
 from sagecost.models.config import PolicyKind
@@ -191,6 +192,10 @@ class Boto3SageMaker:
         counts = {
             v["VariantName"]: int(v.get("CurrentInstanceCount", v.get("DesiredInstanceCount", 0)) or 0)
             for v in [*e.get("ProductionVariants", []), *e.get("ShadowProductionVariants", [])]
+        }
+        counts |= {  # a blue/green deployment's second fleet, billing beside the first while it runs
+            f"{v['VariantName']}{NEW_FLEET}": int(v.get("CurrentInstanceCount", 0) or 0)
+            for v in (e.get("PendingDeploymentSummary") or {}).get("ProductionVariants", [])
         }
         return EndpointSummary(
             name=e["EndpointName"],

@@ -40,6 +40,10 @@ ENDPOINT_BILLING_STATUSES = frozenset(
 UNKNOWN_INSTANCE_TYPE = "unknown"
 """Usage whose instance type could not be learned: kept, and reported as unpriced."""
 
+NEW_FLEET = "/new-fleet"
+"""Suffix of a variant name in `variant_counts` for the second fleet of a blue/green deployment
+(`domain.kinds.endpoint_deployment`): it bills beside the old fleet while the endpoint updates."""
+
 VariantCounts = tuple[tuple[str | None, int | None], ...]
 
 
@@ -68,7 +72,7 @@ def endpoint_lines(
     if config is None:
         # Instances bill whether or not we know their type: keep them, unpriced, until the config is read.
         reported = variant_counts or ((None, None),)  # an event without variants still has an instance
-        return tuple(
+        return tuple(  # a blue/green deployment's new fleet included: variant/<name>/new-fleet
             BillingLine(
                 line=f"variant/{name or index}",
                 component=Component.HOSTING,
@@ -93,25 +97,35 @@ def endpoint_lines(
             count = spec.initial_count if spec.initial_count is not None else 1
         if count == 0:
             continue
-        lines.append(
-            BillingLine(
-                line=f"variant/{spec.name}",
-                component=component,
-                instance_type=spec.instance_type or UNKNOWN_INSTANCE_TYPE,
-                count=count,
-            )
+        lines += fleet_lines(f"variant/{spec.name}", component, spec.instance_type, count, spec.volume_gb)
+    lines += (
+        # its instance type is in the pending config, which `endpoint_deployment` reads; unknown here
+        BillingLine(
+            line=f"variant/{name}", component=component, instance_type=UNKNOWN_INSTANCE_TYPE, count=count
         )
-        if spec.volume_gb:
-            lines.append(
-                BillingLine(
-                    line=f"variant/{spec.name}/storage",
-                    component=Component.ML_STORAGE,
-                    instance_type=storage_type(component),
-                    count=count,
-                    volume_gb=spec.volume_gb,
-                )
-            )
+        for name, count in variant_counts
+        if name is not None and name.endswith(NEW_FLEET) and count
+    )
     return tuple(lines)
+
+
+def fleet_lines(
+    line: str, component: Component, instance_type: str | None, count: int, volume_gb: int | None
+) -> tuple[BillingLine, ...]:
+    """`count` instances of a variant's fleet, and their ML storage volumes (`<line>/storage`)."""
+    instances = BillingLine(
+        line=line, component=component, instance_type=instance_type or UNKNOWN_INSTANCE_TYPE, count=count
+    )
+    if not volume_gb:
+        return (instances,)
+    storage = BillingLine(
+        line=f"{line}/storage",
+        component=Component.ML_STORAGE,
+        instance_type=storage_type(component),
+        count=count,
+        volume_gb=volume_gb,
+    )
+    return (instances, storage)
 
 
 def provisioned_concurrency_lines(spec: VariantSpec) -> tuple[BillingLine, ...]:
