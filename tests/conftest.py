@@ -98,6 +98,9 @@ TEST_RATES = {
     ("hosting", "ml.g5.xlarge"): "1.408",
     ("async-inference", "ml.m5.xlarge"): "0.23",
     ("notebook", "ml.t3.medium"): "0.05",
+    ("serverless-provisioned", "serverless-4096mb"): "0.1",
+    ("serverless-inference", "serverless-4096mb"): "0.288",
+    ("serverless-inference", "serverless-2048mb"): "0.144",
     **{
         ("ml-storage", storage_type(Component(component))): "0.14"
         for component in (

@@ -41,6 +41,10 @@ from sagecost.services.budgets import BudgetAlerter, Preflight
 from sagecost.services.idle import IdleReaper, IdleSageMaker, InferenceComponents, Traffic
 from sagecost.services.tagging import SageMakerForTags, TagEnforcer
 from sagecost.services.usage import UsageMeter
+from sagecost.services.usage.endpoint_deployment import EndpointDeploymentMeter
+from sagecost.services.usage.kind_meter import KindMeter
+from sagecost.services.usage.serverless import HourlyMetrics, ServerlessMeter
+from sagecost.services.usage.writer import UsageWriter
 
 
 class SettingsError(RuntimeError):
@@ -151,6 +155,8 @@ class Adapters(Protocol):
     @property
     def traffic(self) -> Traffic: ...
     @property
+    def serverless_metrics(self) -> HourlyMetrics | None: ...
+    @property
     def inference_components(self) -> InferenceComponents | None: ...
     @property
     def resource_tags(self) -> Callable[[], dict[str, dict[str, str]]]: ...
@@ -259,6 +265,10 @@ class LambdaAdapters:
     def traffic(self) -> Traffic:
         return EndpointTraffic(aws.client("cloudwatch"))
 
+    @cached_property
+    def serverless_metrics(self) -> HourlyMetrics | None:
+        return EndpointTraffic(aws.client("cloudwatch"))
+
 
 def _unset(name: str) -> object:
     raise SettingsError(f"the local wiring gave no {name}")
@@ -280,6 +290,8 @@ class LocalAdapters:
     billed_costs_value: BilledCosts | None = None
     studio: StudioApps | None = None
     traffic_value: Traffic | None = None
+    serverless_metrics: HourlyMetrics | None = None
+    """CloudWatch for serverless on-demand estimates; None: none are made."""
     inference_components: InferenceComponents | None = None
     resource_tags_value: Callable[[], dict[str, dict[str, str]]] | None = None
     _services: dict[str, tuple[object, object, object]] = field(default_factory=dict, init=False)
@@ -383,8 +395,22 @@ def usage_meter(adapters: Adapters) -> UsageMeter:
     return _service(
         adapters,
         "usage_meter",
-        lambda config, prices: UsageMeter(adapters.ledger, adapters.sagemaker, prices, config),
+        lambda config, prices: UsageMeter(
+            adapters.ledger,
+            adapters.sagemaker,
+            prices,
+            config,
+            kind_meters=_endpoint_meters(adapters, UsageWriter(adapters.ledger, prices, config)),
+        ),
     )
+
+
+def _endpoint_meters(adapters: Adapters, writer: UsageWriter) -> list[KindMeter]:
+    """Blue/green deployments; serverless on-demand estimates where CloudWatch can be read."""
+    meters: list[KindMeter] = [EndpointDeploymentMeter(writer)]
+    if adapters.serverless_metrics is not None:
+        meters.append(ServerlessMeter(writer, adapters.sagemaker, adapters.serverless_metrics))
+    return meters
 
 
 def tag_enforcer(adapters: Adapters) -> TagEnforcer:

@@ -354,6 +354,22 @@ class DynamoLedger:
                 config = EndpointConfigSnapshot.model_validate_json(item["doc"])
         return timeline, config
 
+    def load_timeline_and_configs(
+        self, arn: str, config_arns: Sequence[str]
+    ) -> tuple[ResourceTimeline | None, dict[str, EndpointConfigSnapshot]]:
+        """The resource's timeline and the cached endpoint configs of these ARNs (absent ones left out), in
+        one BatchGetItem: for an event that names two configs (a blue/green deployment's old and new)."""
+        by_key = {resource_pk(config): config for config in config_arns}
+        keys = [{"pk": resource_pk(arn), "sk": "STATE"}, *({"pk": pk, "sk": "CONFIG"} for pk in by_key)]
+        timeline: ResourceTimeline | None = None
+        configs: dict[str, EndpointConfigSnapshot] = {}
+        for item in self._batch_get(keys, consistent=True):
+            if item["sk"] == "STATE":
+                timeline = ResourceTimeline.model_validate_json(item["doc"])
+            else:
+                configs[by_key[item["pk"]]] = EndpointConfigSnapshot.model_validate_json(item["doc"])
+        return timeline, configs
+
     def _batch_get(self, keys: Sequence[Mapping[str, str]], *, consistent: bool) -> list[dict[str, Any]]:
         """The items of these keys (absent ones left out), in BatchGetItem requests of 100 keys, retrying
         what DynamoDB leaves unprocessed."""

@@ -1,9 +1,10 @@
-"""CloudWatch: endpoint traffic, read in bulk (500 metric series per GetMetricData request)."""
+"""CloudWatch: endpoint traffic, read in bulk (500 metric series per GetMetricData request): over a window
+for the idle reaper, hour by hour for serverless usage estimates."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import datetime
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -11,6 +12,7 @@ from aws_lambda_powertools import Logger
 from botocore.exceptions import BotoCoreError, ClientError
 
 from sagecost.domain.idleness import MetricSeries
+from sagecost.domain.kinds.serverless import NAMESPACE, HourlySeries
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudwatch import CloudWatchClient
@@ -46,35 +48,15 @@ class EndpointTraffic:
     def _read_chunk(
         self, chunk: Sequence[MetricSeries], period: int, start: datetime, end: datetime
     ) -> dict[MetricSeries, Decimal | None]:
-        queries: list[Any] = [
-            {
-                "Id": f"q{index}",
-                "MetricStat": {
-                    "Metric": {
-                        "Namespace": one.namespace,
-                        "MetricName": one.metric,
-                        "Dimensions": [{"Name": name, "Value": value} for name, value in one.dimensions],
-                    },
-                    "Period": period,
-                    "Stat": one.statistic,
-                },
-                "ReturnData": True,
-            }
+        queries = [
+            _query(index, one.namespace, one.metric, one.dimensions, period, one.statistic)
             for index, one in enumerate(chunk)
         ]
         values: dict[int, list[Decimal]] = {}
         status: dict[int, str] = {}
-        request: dict[str, Any] = {"MetricDataQueries": queries, "StartTime": start, "EndTime": end}
-        while True:
-            response = self.client.get_metric_data(**request)
-            for result in response["MetricDataResults"]:
-                index = int(result["Id"][1:])
-                values.setdefault(index, []).extend(Decimal(str(v)) for v in result.get("Values", []))
-                status[index] = result.get("StatusCode", "Complete")
-            token = response.get("NextToken")
-            if not token:
-                break
-            request["NextToken"] = token
+        for index, result in self._results(queries, start, end):
+            values.setdefault(index, []).extend(Decimal(str(v)) for v in result.get("Values", []))
+            status[index] = result.get("StatusCode", "Complete")
         readings: dict[MetricSeries, Decimal | None] = {}
         for index, one in enumerate(chunk):
             seen = values.get(index, [])
@@ -84,3 +66,76 @@ class EndpointTraffic:
             complete = status.get(index) == "Complete"
             readings[one] = total if complete or total else None  # traffic seen is traffic, even partial
         return readings
+
+    def hourly(
+        self, series: Sequence[HourlySeries], start: datetime, end: datetime
+    ) -> dict[HourlySeries, dict[datetime, Decimal] | None]:
+        """Each series hour by hour over [start, end) (whole UTC hours): its datapoint per hour start
+        (an hour without one is absent: nothing was served). None: the series could not be read (the
+        request failed, or its status is not `Complete`)."""
+        unique = list(dict.fromkeys(series))
+        readings: dict[HourlySeries, dict[datetime, Decimal] | None] = {}
+        for first in range(0, len(unique), SERIES_PER_REQUEST):
+            chunk = unique[first : first + SERIES_PER_REQUEST]
+            try:
+                readings |= self._hourly_chunk(chunk, start, end)
+            except (ClientError, BotoCoreError) as error:
+                logger.warning("GetMetricData failed", extra={"series": len(chunk), "error": str(error)})
+                readings |= dict.fromkeys(chunk)
+        return readings
+
+    def _hourly_chunk(
+        self, chunk: Sequence[HourlySeries], start: datetime, end: datetime
+    ) -> dict[HourlySeries, dict[datetime, Decimal] | None]:
+        queries = [
+            _query(index, NAMESPACE, one.metric, one.dimensions, 3600, one.statistic)
+            for index, one in enumerate(chunk)
+        ]
+        points: dict[int, dict[datetime, Decimal]] = {}
+        status: dict[int, str] = {}
+        for index, result in self._results(queries, start, end):
+            hours = points.setdefault(index, {})
+            for at, value in zip(result.get("Timestamps", []), result.get("Values", []), strict=False):
+                hours[at.astimezone(UTC)] = Decimal(str(value))
+            status[index] = result.get("StatusCode", "Complete")
+        return {
+            one: points.get(index, {}) if status.get(index, "Complete") == "Complete" else None
+            for index, one in enumerate(chunk)
+        }
+
+    def _results(
+        self, queries: Sequence[dict[str, Any]], start: datetime, end: datetime
+    ) -> Iterator[tuple[int, dict[str, Any]]]:
+        """(query index, result) of every page of one GetMetricData request, following NextToken."""
+        request: dict[str, Any] = {"MetricDataQueries": list(queries), "StartTime": start, "EndTime": end}
+        while True:
+            response: Any = self.client.get_metric_data(**request)
+            for result in response["MetricDataResults"]:
+                yield int(result["Id"][1:]), result
+            token = response.get("NextToken")
+            if not token:
+                return
+            request["NextToken"] = token
+
+
+def _query(
+    index: int,
+    namespace: str,
+    metric: str,
+    dimensions: tuple[tuple[str, str], ...],
+    period: int,
+    statistic: str,
+) -> dict[str, Any]:
+    return {
+        "Id": f"q{index}",
+        "MetricStat": {
+            "Metric": {
+                "Namespace": namespace,
+                "MetricName": metric,
+                "Dimensions": [{"Name": name, "Value": value} for name, value in dimensions],
+            },
+            "Period": period,
+            "Stat": statistic,
+        },
+        "ReturnData": True,
+    }

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from botocore.exceptions import ClientError
 
+from sagecost.domain.kinds.endpoint import NEW_FLEET
 from sagecost.domain.kinds.training import TrainingBilling
 from sagecost.domain.metering import JobFigures, instance_lines, transform_lines
 from sagecost.models.config import PolicyKind
@@ -87,9 +88,12 @@ def config_snapshot(response: dict[str, Any]) -> EndpointConfigSnapshot:
                 volume_gb=v.get("VolumeSizeInGB"),
                 serverless=bool(v.get("ServerlessConfig")),
                 provisioned_concurrency=(v.get("ServerlessConfig") or {}).get("ProvisionedConcurrency"),
+                memory_mb=(v.get("ServerlessConfig") or {}).get("MemorySizeInMB"),
+                shadow=shadow,
                 hosts_inference_components=bool(v.get("InstanceType")) and not v.get("ModelName"),
             )
-            for v in response.get("ProductionVariants", [])
+            for key, shadow in (("ProductionVariants", False), ("ShadowProductionVariants", True))
+            for v in response.get(key) or []
         ),
         asynchronous=bool(response.get("AsyncInferenceConfig")),
     )
@@ -187,7 +191,11 @@ class Boto3SageMaker:
             raise
         counts = {
             v["VariantName"]: int(v.get("CurrentInstanceCount", v.get("DesiredInstanceCount", 0)) or 0)
-            for v in e.get("ProductionVariants", [])
+            for v in [*e.get("ProductionVariants", []), *e.get("ShadowProductionVariants", [])]
+        }
+        counts |= {  # a blue/green deployment's second fleet, billing beside the first while it runs
+            f"{v['VariantName']}{NEW_FLEET}": int(v.get("CurrentInstanceCount", 0) or 0)
+            for v in (e.get("PendingDeploymentSummary") or {}).get("ProductionVariants", [])
         }
         return EndpointSummary(
             name=e["EndpointName"],

@@ -108,6 +108,8 @@ class JobRun:
     volume_gb: int | None
     event_id: str
     notes: tuple[str, ...] = ()
+    estimated: bool = False
+    """Estimated from metrics rather than measured (serverless on-demand): its records say so."""
 
     @property
     def instance_count(self) -> int:
@@ -225,7 +227,11 @@ def meter_job(run: JobRun, prices: PriceBook, tags: TagSnapshot) -> list[UsageRe
                     notes=(f"{run.volume_gb} GB per instance",),
                 )
             )
-    return [record for record in records if record.quantity > 0]
+    return [
+        record.model_copy(update={"estimated": True}) if run.estimated else record
+        for record in records
+        if record.quantity > 0
+    ]
 
 
 def spot_note(billable_seconds: int, training_seconds: int | None) -> tuple[str, ...]:

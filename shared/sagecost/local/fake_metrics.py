@@ -11,6 +11,7 @@ from decimal import Decimal
 
 from sagecost.adapters.metrics import SERIES_PER_REQUEST
 from sagecost.domain.idleness import MetricSeries
+from sagecost.domain.kinds.serverless import HourlySeries
 
 
 @dataclass
@@ -40,3 +41,29 @@ class ScenarioTraffic:
             value for name, value in series.dimensions if name in {"EndpointName", "InferenceComponentName"}
         )
         return self.busy is None or any(name in self.busy for name in names)
+
+
+@dataclass
+class FakeHourlyMetrics:
+    """Serverless variants' CloudWatch metrics hour by hour, as GetMetricData with a 3600 s period answers:
+    `points[(endpoint, variant, metric)][hour start] = value`; a metric in `failing` cannot be read."""
+
+    points: dict[tuple[str, str, str], dict[datetime, Decimal]] = field(default_factory=dict)
+    failing: Collection[str] = ()
+    requests: int = 0
+
+    def hourly(
+        self, series: Sequence[HourlySeries], start: datetime, end: datetime
+    ) -> dict[HourlySeries, dict[datetime, Decimal] | None]:
+        unique = list(dict.fromkeys(series))
+        self.requests += -(-len(unique) // SERIES_PER_REQUEST)
+        return {
+            one: None
+            if one.metric in self.failing
+            else {
+                hour: value
+                for hour, value in self.points.get((one.endpoint, one.variant, one.metric), {}).items()
+                if start <= hour < end
+            }
+            for one in unique
+        }

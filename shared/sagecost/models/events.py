@@ -458,6 +458,9 @@ class EndpointConfigDetail(_Detail):
     endpoint_config_name: str
     endpoint_config_arn: Annotated[str, _arn_of("endpoint-config")]
     production_variants: Annotated[tuple[EndpointConfigVariant, ...], BeforeValidator(_none_as_empty)] = ()
+    shadow_production_variants: Annotated[
+        tuple[EndpointConfigVariant, ...], BeforeValidator(_none_as_empty)
+    ] = ()
     async_inference_config: dict[str, Any] | None = None
 
 
@@ -559,6 +562,47 @@ class NotebookInstanceEvent(_SageMakerEvent):
     detail: NotebookInstanceDetail
 
 
+# --- endpoint deployments (blue/green): "SageMaker Endpoint Deployment State Change" ----------------------
+
+
+class DeploymentStage(BaseModel):
+    """One `VariantStatus` entry: a stage of the deployment (`Creating`, `Baking`, ...) and when it began."""
+
+    model_config = ConfigDict(alias_generator=to_pascal, populate_by_name=True, extra="ignore", frozen=True)
+
+    status: str | None = None
+    start_time: EventTime | None = None
+
+
+class DeploymentVariantState(EndpointVariantState):
+    """A variant of the fleet a blue/green deployment is bringing up (`PendingDeploymentSummary`)."""
+
+    instance_type: str | None = None
+    variant_status: Annotated[tuple[DeploymentStage, ...], BeforeValidator(_none_as_empty)] = ()
+
+
+class PendingDeployment(BaseModel):
+    """`PendingDeploymentSummary`: the new endpoint config and the second fleet it runs while UPDATING."""
+
+    model_config = ConfigDict(alias_generator=to_pascal, populate_by_name=True, extra="ignore", frozen=True)
+
+    endpoint_config_name: str | None = None
+    start_time: EventTime | None = None
+    production_variants: Annotated[tuple[DeploymentVariantState, ...], BeforeValidator(_none_as_empty)] = ()
+
+
+class EndpointDeploymentDetail(EndpointDetail):
+    pending_deployment_summary: PendingDeployment | None = None
+
+
+class EndpointDeploymentEvent(_SageMakerEvent):
+    detail_type: Literal["SageMaker Endpoint Deployment State Change"] = Field(alias="detail-type")
+    detail: EndpointDeploymentDetail
+
+
+# --- end of endpoint deployments ----------------------------------------------------------------------
+
+
 API_CALL = "AWS API Call via CloudTrail"
 
 
@@ -574,6 +618,7 @@ SageMakerEvent = Annotated[
     | EndpointEvent
     | EndpointConfigEvent
     | NotebookInstanceEvent
+    | EndpointDeploymentEvent  # endpoint deployments
     | ApiCallEvent,
     Field(discriminator="detail_type"),
 ]
@@ -585,6 +630,7 @@ METERED_DETAIL_TYPES: tuple[str, ...] = (
     "SageMaker Endpoint State Change",
     "SageMaker Endpoint Config State Change",
     "SageMaker Notebook Instance State Change",
+    "SageMaker Endpoint Deployment State Change",  # endpoint deployments
 )
 """State-change `detail-type`s the recorder meters (the kinds' registry names the same: a test holds it)."""
 

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 
 from sagecost.models.events import UtcDatetime
 from sagecost.models.prices import Component
@@ -125,6 +125,17 @@ class UsageRecord(BaseModel):
     tags: TagSnapshot
     event_ids: tuple[str, ...]
     notes: tuple[str, ...] = ()
+    estimated: bool = False
+    """Estimated from metrics, not measured (serverless on-demand); its notes say how. The month-end
+    reconciliation trues it up. Left out of the record's dump while False, so records and fingerprints
+    written before it existed are unchanged and still load."""
+
+    @model_serializer(mode="wrap")
+    def _without_default_estimate(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        dumped: dict[str, Any] = handler(self)
+        if not self.estimated:
+            dumped.pop("estimated", None)
+        return dumped
 
     @property
     def unpriced(self) -> bool:

@@ -73,6 +73,10 @@ class VariantSpec(BaseModel):
     serverless: bool = False
     provisioned_concurrency: int | None = None
     """Serverless only: `ServerlessConfig.ProvisionedConcurrency`, which bills while idle."""
+    memory_mb: int | None = None
+    """Serverless only: `ServerlessConfig.MemorySizeInMB`, which prices its usage (`serverless_type`)."""
+    shadow: bool = False
+    """A shadow variant (`ShadowProductionVariants`): gets a copy of the traffic, bills like the others."""
     hosts_inference_components: bool | None = None
     """An instance variant without a `ModelName`: its models are inference components. None: not known (a
     snapshot cached before sagecost recorded it)."""

@@ -11,8 +11,8 @@ from datetime import datetime
 from sagecost.domain.kinds.spec import KindSpec, Metering
 from sagecost.models.events import EndpointEvent
 from sagecost.models.ledger import ResourceKind
-from sagecost.models.prices import Component, storage_type
-from sagecost.models.state import BillingLine, EndpointConfigSnapshot, Transition
+from sagecost.models.prices import Component, serverless_type, storage_type
+from sagecost.models.state import BillingLine, EndpointConfigSnapshot, Transition, VariantSpec
 
 SPEC = KindSpec(
     kind=ResourceKind.ENDPOINT,
@@ -40,6 +40,10 @@ ENDPOINT_BILLING_STATUSES = frozenset(
 UNKNOWN_INSTANCE_TYPE = "unknown"
 """Usage whose instance type could not be learned: kept, and reported as unpriced."""
 
+NEW_FLEET = "/new-fleet"
+"""Suffix of a variant name in `variant_counts` for the second fleet of a blue/green deployment
+(`domain.kinds.endpoint_deployment`): it bills beside the old fleet while the endpoint updates."""
+
 VariantCounts = tuple[tuple[str | None, int | None], ...]
 
 
@@ -57,15 +61,18 @@ def endpoint_lines(
     """Instances (and their ML storage) of each production variant while the endpoint exists.
 
     `variant_counts` are (variant name, current count) as the event or DescribeEndpoint reports them;
-    events sometimes omit the name, then variants are matched by position. Serverless variants are
-    billed per request, not per instance-hour, and are left to the month-end reconciliation.
+    events sometimes omit the name, then variants are matched by position (production variants only).
+    Shadow variants (`ShadowProductionVariants`, distinct names) bill like production ones. Serverless
+    variants bill their provisioned concurrency (concurrency x hours, at the rate of their memory size)
+    while the endpoint exists; their on-demand compute is per request, estimated from CloudWatch by
+    `domain.kinds.serverless` and trued up by the month-end reconciliation.
     """
     if status not in ENDPOINT_BILLING_STATUSES:
         return ()
     if config is None:
         # Instances bill whether or not we know their type: keep them, unpriced, until the config is read.
         reported = variant_counts or ((None, None),)  # an event without variants still has an instance
-        return tuple(
+        return tuple(  # a blue/green deployment's new fleet included: variant/<name>/new-fleet
             BillingLine(
                 line=f"variant/{name or index}",
                 component=Component.HOSTING,
@@ -80,33 +87,60 @@ def endpoint_lines(
     lines: list[BillingLine] = []
     for index, spec in enumerate(config.variants):
         if spec.serverless:
+            lines += provisioned_concurrency_lines(spec)
             continue
         count = by_name.get(spec.name)
-        if count is None and index < len(variant_counts) and variant_counts[index][0] is None:
+        unnamed = index < len(variant_counts) and variant_counts[index][0] is None
+        if count is None and unnamed and not spec.shadow:
             count = variant_counts[index][1]
         if count is None:
             count = spec.initial_count if spec.initial_count is not None else 1
         if count == 0:
             continue
-        lines.append(
-            BillingLine(
-                line=f"variant/{spec.name}",
-                component=component,
-                instance_type=spec.instance_type or UNKNOWN_INSTANCE_TYPE,
-                count=count,
-            )
+        lines += fleet_lines(f"variant/{spec.name}", component, spec.instance_type, count, spec.volume_gb)
+    lines += (
+        # its instance type is in the pending config, which `endpoint_deployment` reads; unknown here
+        BillingLine(
+            line=f"variant/{name}", component=component, instance_type=UNKNOWN_INSTANCE_TYPE, count=count
         )
-        if spec.volume_gb:
-            lines.append(
-                BillingLine(
-                    line=f"variant/{spec.name}/storage",
-                    component=Component.ML_STORAGE,
-                    instance_type=storage_type(component),
-                    count=count,
-                    volume_gb=spec.volume_gb,
-                )
-            )
+        for name, count in variant_counts
+        if name is not None and name.endswith(NEW_FLEET) and count
+    )
     return tuple(lines)
+
+
+def fleet_lines(
+    line: str, component: Component, instance_type: str | None, count: int, volume_gb: int | None
+) -> tuple[BillingLine, ...]:
+    """`count` instances of a variant's fleet, and their ML storage volumes (`<line>/storage`)."""
+    instances = BillingLine(
+        line=line, component=component, instance_type=instance_type or UNKNOWN_INSTANCE_TYPE, count=count
+    )
+    if not volume_gb:
+        return (instances,)
+    storage = BillingLine(
+        line=f"{line}/storage",
+        component=Component.ML_STORAGE,
+        instance_type=storage_type(component),
+        count=count,
+        volume_gb=volume_gb,
+    )
+    return (instances, storage)
+
+
+def provisioned_concurrency_lines(spec: VariantSpec) -> tuple[BillingLine, ...]:
+    """A serverless variant's provisioned concurrency: `ProvisionedConcurrency` concurrency-hours per hour,
+    at its memory size's rate, whether or not it serves (unknown memory: kept, unpriced)."""
+    if not spec.provisioned_concurrency:
+        return ()
+    return (
+        BillingLine(
+            line=f"variant/{spec.name}/provisioned",
+            component=Component.SERVERLESS_PROVISIONED,
+            instance_type=serverless_type(spec.memory_mb) if spec.memory_mb else UNKNOWN_INSTANCE_TYPE,
+            count=spec.provisioned_concurrency,
+        ),
+    )
 
 
 def priced_with_config(

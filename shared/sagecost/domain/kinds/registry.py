@@ -4,7 +4,15 @@ listed here (a test holds them equal); `docs/COVERAGE.md` says what each covers 
 
 from __future__ import annotations
 
-from sagecost.domain.kinds import endpoint, notebook, processing, training, transform
+from sagecost.domain.kinds import (
+    endpoint,
+    endpoint_deployment,
+    notebook,
+    processing,
+    serverless,
+    training,
+    transform,
+)
 from sagecost.domain.kinds.spec import KindSpec
 from sagecost.models.ledger import ResourceKind
 
@@ -15,6 +23,8 @@ KINDS: tuple[KindSpec, ...] = (
     endpoint.SPEC,
     endpoint.CONFIG_SPEC,
     notebook.SPEC,
+    serverless.SPEC,
+    endpoint_deployment.SPEC,
 )
 
 
