@@ -17,6 +17,7 @@ from sagecost.models.events import (
     InvalidEvent,
     parse_event,
 )
+from sagecost.models.ledger import ResourceKind
 
 
 def _usage_rule_patterns() -> list[dict[str, Any]]:
@@ -60,7 +61,11 @@ def test_every_metering_kind_has_a_resource_kind_and_a_price_component() -> None
     for spec in registry.KINDS:
         if spec.metering is not Metering.CACHE:
             assert spec.kind is not None and spec.component is not None, spec
-            assert registry.spec_of(spec.kind) is spec
+            assert spec in registry.specs_of(spec.kind)
+
+
+def test_every_resource_kind_of_the_ledger_is_metered_by_some_kind_module() -> None:
+    assert {kind for kind in ResourceKind if not registry.specs_of(kind)} == set()
 
 
 @pytest.mark.parametrize("call", ["CreateTrainingJob", "StopNotebookInstance", None])

@@ -38,12 +38,7 @@ def metered_cloudtrail_calls() -> tuple[str, ...]:
     return tuple(call for spec in KINDS for call in spec.cloudtrail_calls)
 
 
-def spec_of(kind: ResourceKind) -> KindSpec:
-    for spec in KINDS:
-        if spec.kind is kind:
-            return spec
-    raise KeyError(f"no resource kind {kind!r} in the registry")
-
-
-def swept_kinds() -> tuple[KindSpec, ...]:
-    return tuple(spec for spec in KINDS if spec.swept)
+def specs_of(kind: ResourceKind) -> tuple[KindSpec, ...]:
+    """The specs metering usage of `kind`: one, or several facets of one resource (an endpoint's instances,
+    its serverless estimate, its blue/green fleet)."""
+    return tuple(spec for spec in KINDS if spec.kind is kind)
