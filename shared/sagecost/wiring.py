@@ -41,6 +41,8 @@ from sagecost.services.budgets import BudgetAlerter, Preflight
 from sagecost.services.idle import IdleReaper, IdleSageMaker, InferenceComponents, Traffic
 from sagecost.services.tagging import SageMakerForTags, TagEnforcer
 from sagecost.services.usage import UsageMeter
+from sagecost.services.usage.inference_components import InferenceComponentMeter  # issue 12
+from sagecost.services.usage.writer import UsageWriter  # issue 12
 
 
 class SettingsError(RuntimeError):
@@ -383,7 +385,13 @@ def usage_meter(adapters: Adapters) -> UsageMeter:
     return _service(
         adapters,
         "usage_meter",
-        lambda config, prices: UsageMeter(adapters.ledger, adapters.sagemaker, prices, config),
+        lambda config, prices: UsageMeter(
+            adapters.ledger,
+            adapters.sagemaker,
+            prices,
+            config,
+            kind_meters=(InferenceComponentMeter(UsageWriter(adapters.ledger, prices, config)),),  # issue 12
+        ),
     )
 
 
