@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from sagecost.adapters import aws
 from sagecost.adapters.costs import BilledCosts, CostExplorer
+from sagecost.adapters.inference_components import Boto3InferenceComponents  # issue 12
 from sagecost.adapters.ledger import DynamoLedger
 from sagecost.adapters.metrics import EndpointTraffic
 from sagecost.adapters.notifier import Notifier, SnsNotifier
@@ -381,6 +382,12 @@ def _service(adapters: Adapters, name: str, build: Callable[[SagecostConfig, Pri
     return service
 
 
+def _component_reader(adapters: Adapters) -> Boto3InferenceComponents | None:
+    """Inference components (issue 12): describe and tags read through the client that lists them."""
+    client = getattr(adapters.inference_components, "client", None)
+    return None if client is None else Boto3InferenceComponents(client)
+
+
 def usage_meter(adapters: Adapters) -> UsageMeter:
     return _service(
         adapters,
@@ -390,7 +397,11 @@ def usage_meter(adapters: Adapters) -> UsageMeter:
             adapters.sagemaker,
             prices,
             config,
-            kind_meters=(InferenceComponentMeter(UsageWriter(adapters.ledger, prices, config)),),  # issue 12
+            kind_meters=(  # issue 12
+                InferenceComponentMeter(
+                    UsageWriter(adapters.ledger, prices, config), _component_reader(adapters)
+                ),
+            ),
         ),
     )
 

@@ -14,10 +14,12 @@ from typing import Any
 
 import boto3
 
+from sagecost.adapters.inference_components import Boto3InferenceComponents
 from sagecost.adapters.ledger import DynamoLedger
 from sagecost.adapters.sagemaker import Boto3SageMaker
 from sagecost.domain.pricing import PriceBook
 from sagecost.local import events
+from sagecost.local.fake_inference_components import FakeInferenceComponent, FakeInferenceComponentsClient
 from sagecost.local.template import load_template, table_create_args
 from sagecost.models.config import SagecostConfig
 from sagecost.models.events import parse_event
@@ -216,3 +218,47 @@ def test_a_late_deletion_takes_back_the_parts_metered_after_it(
     assert not any(r.resource_name == "llama-3-8b-ic" and r.start >= at(18) for r in records)
     assert by_name(records)["llama-3-8b-ic"] == (Decimal("3.75"), Decimal("26.5875"))
     assert sum(r.cost or 0 for r in records) == ledger.month_total("2026-10").cost == 12 * RATE
+
+
+def test_the_sweep_finds_a_component_no_call_announced_and_deletes_one_sagemaker_no_longer_lists(
+    ledger: DynamoLedger, prices: PriceBook
+) -> None:
+    # llama's creation was seen, its deletion was not; mistral (1 GPU, 1 copy, since 13:00) was never seen
+    client = FakeInferenceComponentsClient(
+        [
+            FakeInferenceComponent(
+                "mistral-7b-ic",
+                "llm-endpoint",
+                created=at(13),
+                account="111122223333",
+                tags={"Project": "chat", "Owner": "carol"},
+            )
+        ]
+    )
+    config = SagecostConfig()
+    meter = UsageMeter(
+        ledger,
+        Boto3SageMaker(boto3.client("sagemaker")),
+        prices,
+        config,
+        kind_meters=[
+            InferenceComponentMeter(UsageWriter(ledger, prices, config), Boto3InferenceComponents(client))
+        ],
+    )
+    for raw in feed()[:3]:  # config, IN_SERVICE 08:00, Create llama 12:00
+        meter.record(parse_event(raw))
+
+    meter.sweep(at(20))  # moto lists no endpoint: the endpoint is closed as vanished at 20:00 too
+
+    records = list(ledger.records("2026-10"))
+    # 08-12 rest 4 | 12-13 llama .5 rest .5 | 13-20 llama 3.5, mistral 1.75, rest 1.75
+    assert by_name(records) == {
+        "llama-3-8b-ic": (Decimal("4"), Decimal("28.36")),
+        "mistral-7b-ic": (Decimal("1.75"), Decimal("12.4075")),
+        "llm-endpoint": (Decimal("6.25"), Decimal("44.3125")),
+    }
+    assert sum(r.cost or 0 for r in records) == ledger.month_total("2026-10").cost == 12 * RATE
+    mistral = [r for r in records if r.resource_name == "mistral-7b-ic"]
+    assert {(r.tags.project, r.tags.owner) for r in mistral} == {("chat", "carol")}
+    # one list per hosting endpoint; describe and tags once, for the component the ledger did not know
+    assert client.calls == {"ListInferenceComponents": 1, "DescribeInferenceComponent": 1, "ListTags": 1}

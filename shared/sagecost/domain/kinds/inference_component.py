@@ -194,6 +194,37 @@ def call_change(
     )
 
 
+def described_change(
+    described: Mapping[str, Any], *, at: datetime, event_id: str, attribution: TagSnapshot | None
+) -> ComponentChange:
+    """A component the sweep found that no call announced, from DescribeInferenceComponent (PascalCase):
+    its current copy count (the desired one while none is placed yet)."""
+    reserved = (described.get("Specification") or {}).get("ComputeResourceRequirements") or {}
+    runtime = described.get("RuntimeConfig") or {}
+    copies = runtime.get("CurrentCopyCount", runtime.get("DesiredCopyCount"))
+    memory = reserved.get("MinMemoryRequiredInMb")
+    return ComponentChange(
+        at=at,
+        name=str(described["InferenceComponentName"]),
+        action="create",
+        event_id=event_id,
+        source="sweep",
+        arn=str(described["InferenceComponentArn"]),
+        variant=described.get("VariantName"),
+        accelerators=_decimal(reserved.get("NumberOfAcceleratorDevicesRequired")),
+        cpu_cores=_decimal(reserved.get("NumberOfCpuCoresRequired")),
+        memory_mb=None if memory is None else int(memory),
+        copies=None if copies is None else int(copies),
+        attribution=attribution,
+    )
+
+
+def hosts_components(config_hosts: bool, changes: Sequence[ComponentChange], at: datetime) -> bool:
+    """Whether the sweep should list an endpoint's components: its config says a variant hosts them, or
+    the ledger knows some in force."""
+    return config_hosts or bool(in_force(changes, at))
+
+
 # --- the components in force -----------------------------------------------------------------------
 
 

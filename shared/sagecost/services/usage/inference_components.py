@@ -15,6 +15,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from botocore.exceptions import ClientError
+
+from sagecost.adapters.inference_components import InferenceComponentReader
+from sagecost.adapters.sagemaker import InferenceComponentSummary
 from sagecost.domain.kinds import inference_component as ic
 from sagecost.domain.kinds.spec import KindSpec
 from sagecost.domain.tag_policy import creator
@@ -30,9 +34,10 @@ from sagecost.services.usage.writer import UsageWriter, WriteBatch, new_timeline
 class InferenceComponentMeter:
     """The KindMeter of inference components: CloudTrail calls (the endpoint's sweep meters the hours)."""
 
-    def __init__(self, writer: UsageWriter) -> None:
+    def __init__(self, writer: UsageWriter, reader: InferenceComponentReader | None = None) -> None:
         self.writer = writer
         self.ledger = writer.ledger
+        self.reader = reader
 
     @property
     def spec(self) -> KindSpec:
@@ -130,4 +135,64 @@ class InferenceComponentMeter:
         report: SweepReport,
         batch: WriteBatch,
     ) -> None:
-        """Nothing of its own: component pointers never bill, and the endpoint's sweep meters the hours."""
+        """For each billing endpoint that hosts components: ListInferenceComponents (pages of 100); a
+        component the ledger does not know is described (and its tags listed) once, as created when
+        SageMaker says (or at the sealed horizon, if before); one the ledger has in force but SageMaker no
+        longer lists is deleted now. Component pointers never bill, so nothing is popped from
+        `open_timelines`; the endpoints' own hours are metered by the endpoint sweep, flushed first so
+        that these writes start from its versions."""
+        if self.reader is None:
+            return
+        batch.flush()
+        for timeline in self.ledger.open_timelines():
+            config = timeline.endpoint_config
+            config_hosts = config is not None and any(v.hosts_inference_components for v in config.variants)
+            if timeline.resource.kind is not ResourceKind.ENDPOINT or not ic.hosts_components(
+                config_hosts, timeline.inference_components, now
+            ):
+                continue
+            try:
+                listed = self.reader.inference_components(timeline.resource.name)
+            except ClientError:
+                continue  # the endpoint's split stays as the ledger knows it; the next sweep tries again
+            result = self._reconcile(timeline, listed, now)
+            if result.records:
+                report.add(result)
+
+    def _reconcile(
+        self, timeline: ResourceTimeline, listed: list[InferenceComponentSummary], now: datetime
+    ) -> MeteringResult:
+        assert self.reader is not None
+        resource = timeline.resource
+        known = {c.name for c in ic.in_force(timeline.inference_components, now)}
+        seen = {c.name for c in ic.merged(timeline.inference_components, [])}
+        result = MeteringResult(Outcome.NOTHING_TO_METER, "components as the ledger knows them")
+        gone = [
+            ComponentChange(
+                at=now, name=name, action="delete", event_id=f"sweep@{now.isoformat()}", source="sweep"
+            )
+            for name in sorted(known - {c.name for c in listed})
+        ]
+        if gone:
+            result = self.writer.with_retries(lambda _: self._apply(resource.arn, resource.region, gone))
+        for summary in listed:
+            if summary.name in seen or summary.status in {"Failed", "Deleting"}:
+                continue
+            described = self.reader.inference_component(summary.name)
+            if described is None:
+                continue
+            tags = self.reader.tags(summary.arn)
+            attribution = snapshot(tags, self.writer.config.tag_keys)
+            start = max(summary.created, timeline.horizon or summary.created)
+            change = ic.described_change(
+                described, at=start, event_id=f"sweep@{start.isoformat()}", attribution=attribution
+            )
+            result = self._discovered(summary, resource.arn, resource.region, change)
+        return result
+
+    def _discovered(
+        self, summary: InferenceComponentSummary, host: str, region: str, change: ComponentChange
+    ) -> MeteringResult:
+        return self.writer.with_retries(
+            lambda _: self._record(summary.arn, summary.name, region, host, change)
+        )
