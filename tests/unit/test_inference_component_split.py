@@ -227,6 +227,12 @@ def test_parts_and_rest_add_up_to_the_endpoints_records_exactly_in_any_order(
     shuffled = list(changes)
     shuffle.shuffle(shuffled)
     assert metered(prices, transitions, shuffled * 3, until) == split
+    # folding what is older than a sealed horizon into standing creations changes no unsealed record
+    horizon = DAY + timedelta(days=1)
+    folded = ic.compacted(ic.merged(changes, []), horizon)
+    assert len(folded) <= len(changes)
+    unsealed = [r for r in split if r.start >= horizon]
+    assert [r for r in metered(prices, transitions, list(folded), until) if r.start >= horizon] == unsealed
 
 
 def _fixture(name: str) -> dict[str, Any]:

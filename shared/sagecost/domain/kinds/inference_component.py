@@ -240,7 +240,8 @@ class InForce:
     memory_mb: int
     copies: int
     attribution: TagSnapshot
-    event_ids: tuple[str, ...]
+    created: ComponentChange
+    """The creation it stands on (its time and event id stay when older changes are folded into it)."""
 
     def reserved(self, resource: str) -> Decimal:
         return Decimal(getattr(self, resource)) * self.copies
@@ -278,7 +279,7 @@ def in_force(changes: Sequence[ComponentChange], at: datetime) -> tuple[InForce,
                 memory_mb=change.memory_mb or 0,
                 copies=change.copies if change.copies is not None else 1,
                 attribution=change.attribution or TagSnapshot(),
-                event_ids=(change.event_id,),
+                created=change,
             )
         else:
             updated = dict(vars(current))
@@ -287,9 +288,32 @@ def in_force(changes: Sequence[ComponentChange], at: datetime) -> tuple[InForce,
                     updated[resource] = getattr(change, resource)
             if change.copies is not None:
                 updated["copies"] = change.copies
-            updated["event_ids"] = (*current.event_ids, change.event_id)
             state[change.name] = InForce(**updated)
     return tuple(sorted(state.values(), key=lambda c: c.name))
+
+
+def compacted(changes: Sequence[ComponentChange], horizon: datetime | None) -> tuple[ComponentChange, ...]:
+    """The changes with those up to the sealed `horizon` folded into one creation per component then in
+    force (at its creation's time and event id, with what it reserves at the horizon): the timeline keeps
+    a bounded list however often copies are scaled, and every unsealed piece splits the same."""
+    if horizon is None or not any(c.at <= horizon for c in changes):
+        return tuple(changes)
+    standing = [
+        c.created.model_copy(
+            update={
+                "accelerators": c.accelerators,
+                "cpu_cores": c.cpu_cores,
+                "memory_mb": c.memory_mb,
+                "copies": c.copies,
+                "variant": c.variant,
+                "arn": c.arn,
+                "attribution": c.attribution,
+            }
+        )
+        for c in in_force(changes, horizon)
+    ]
+    later = [c for c in changes if c.at > horizon]
+    return merged(standing, later)
 
 
 def on_variant(components: Iterable[InForce], variant: str) -> tuple[InForce, ...]:
@@ -419,7 +443,7 @@ def split_record(record: UsageRecord, changes: Sequence[ComponentChange]) -> lis
                         "quantity": quantity,
                         "cost": cost,
                         "tags": _filled(component.attribution, record.tags),
-                        "event_ids": tuple(sorted({*record.event_ids, *component.event_ids})),
+                        "event_ids": tuple(sorted({*record.event_ids, component.created.event_id})),
                         "notes": (
                             *record.notes,
                             f"on {record.resource_name}: {component.copies} copies; {how}",

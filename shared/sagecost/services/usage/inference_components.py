@@ -113,7 +113,7 @@ class InferenceComponentMeter:
         timeline = loaded or new_timeline(host, ResourceKind.ENDPOINT, host.rsplit("/", 1)[-1], region)
         horizon = timeline.horizon
         fresh = [c for c in incoming if horizon is None or c.at >= horizon]
-        changes = ic.merged(timeline.inference_components, fresh)
+        changes = ic.compacted(ic.merged(timeline.inference_components, fresh), horizon)
         if changes == timeline.inference_components:
             return MeteringResult(Outcome.DUPLICATE, "already known")
         updated = timeline.model_copy(update={"inference_components": changes})
