@@ -82,8 +82,9 @@ class InferenceComponentMeter:
         """Apply the change to the hosting endpoint's timeline. The component's pointer item says which
         endpoint hosts it (Update and Delete calls name only the component); until its creation is seen,
         the pointer keeps the changes that came first, and the creation applies them with its own."""
-        pointer, _ = self.ledger.load_timeline(arn)
-        pointer = pointer or new_timeline(arn, ResourceKind.INFERENCE_COMPONENT, name, region)
+        key = arn.lower()  # Delete calls carry no ARN: the pointer is found by the name, in lower case
+        pointer, _ = self.ledger.load_timeline(key)
+        pointer = pointer or new_timeline(key, ResourceKind.INFERENCE_COMPONENT, name, region)
         if host is None and pointer.host_arn is None:
             pending = ic.merged(pointer.inference_components, [change])
             if pending == pointer.inference_components:
