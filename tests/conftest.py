@@ -96,6 +96,7 @@ TEST_RATES = {
     ("hosting", "ml.m5.xlarge"): "0.23",
     ("hosting", "ml.c5.xlarge"): "0.204",
     ("hosting", "ml.g5.xlarge"): "1.408",
+    ("hosting", "ml.g5.12xlarge"): "7.09",  # inference components (issue 12)
     ("async-inference", "ml.m5.xlarge"): "0.23",
     ("notebook", "ml.t3.medium"): "0.05",
     ("serverless-provisioned", "serverless-4096mb"): "0.1",

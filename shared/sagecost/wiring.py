@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from sagecost.adapters import aws
 from sagecost.adapters.costs import BilledCosts, CostExplorer
+from sagecost.adapters.inference_components import Boto3InferenceComponents  # issue 12
 from sagecost.adapters.ledger import DynamoLedger
 from sagecost.adapters.metrics import EndpointTraffic
 from sagecost.adapters.notifier import Notifier, SnsNotifier
@@ -42,6 +43,7 @@ from sagecost.services.idle import IdleReaper, IdleSageMaker, InferenceComponent
 from sagecost.services.tagging import SageMakerForTags, TagEnforcer
 from sagecost.services.usage import UsageMeter
 from sagecost.services.usage.endpoint_deployment import EndpointDeploymentMeter
+from sagecost.services.usage.inference_components import InferenceComponentMeter
 from sagecost.services.usage.kind_meter import KindMeter
 from sagecost.services.usage.serverless import HourlyMetrics, ServerlessMeter
 from sagecost.services.usage.writer import UsageWriter
@@ -391,6 +393,12 @@ def _service(adapters: Adapters, name: str, build: Callable[[SagecostConfig, Pri
     return service
 
 
+def _component_reader(adapters: Adapters) -> Boto3InferenceComponents | None:
+    """Inference components (issue 12): describe and tags read through the client that lists them."""
+    client = getattr(adapters.inference_components, "client", None)
+    return None if client is None else Boto3InferenceComponents(client)
+
+
 def usage_meter(adapters: Adapters) -> UsageMeter:
     return _service(
         adapters,
@@ -400,14 +408,18 @@ def usage_meter(adapters: Adapters) -> UsageMeter:
             adapters.sagemaker,
             prices,
             config,
-            kind_meters=_endpoint_meters(adapters, UsageWriter(adapters.ledger, prices, config)),
+            kind_meters=_kind_meters(adapters, UsageWriter(adapters.ledger, prices, config)),
         ),
     )
 
 
-def _endpoint_meters(adapters: Adapters, writer: UsageWriter) -> list[KindMeter]:
-    """Blue/green deployments; serverless on-demand estimates where CloudWatch can be read."""
-    meters: list[KindMeter] = [EndpointDeploymentMeter(writer)]
+def _kind_meters(adapters: Adapters, writer: UsageWriter) -> list[KindMeter]:
+    """The kinds beyond the built-in five, sharing one writer: blue/green deployments, inference
+    components, and serverless on-demand estimates where CloudWatch can be read."""
+    meters: list[KindMeter] = [
+        EndpointDeploymentMeter(writer),
+        InferenceComponentMeter(writer, _component_reader(adapters)),
+    ]
     if adapters.serverless_metrics is not None:
         meters.append(ServerlessMeter(writer, adapters.sagemaker, adapters.serverless_metrics))
     return meters

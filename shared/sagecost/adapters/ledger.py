@@ -38,7 +38,7 @@ from botocore.exceptions import ClientError
 from sagecost.domain.aggregates import AggregateDelta, merge_deltas
 from sagecost.domain.periods import next_month_start
 from sagecost.domain.timeline import TimelineChange
-from sagecost.models.ledger import Dimension, UsageRecord, month_of
+from sagecost.models.ledger import Dimension, UsageRecord, month_of, split_key
 from sagecost.models.state import EndpointConfigSnapshot, ResourceTimeline
 
 if TYPE_CHECKING:
@@ -414,8 +414,19 @@ class DynamoLedger:
             timeline = change.timeline
             actions.append({"Put": self._timeline_put(timeline, expected_version)})
             actions += [{"Put": {"TableName": self.table, "Item": record_item(r)}} for r in change.upserts]
+            # inference components (issue 12): an endpoint timeline's records may belong to its components
+            owners = {
+                rid: split_key(summary.resource_line)[0]
+                for rid, summary in zip(change.delete_ids, change.deletes, strict=False)
+                if summary.resource_line
+            }
             actions += [
-                {"Delete": {"TableName": self.table, "Key": record_key(rid, timeline.resource.arn)}}
+                {
+                    "Delete": {
+                        "TableName": self.table,
+                        "Key": record_key(rid, owners.get(rid, timeline.resource.arn)),
+                    }
+                }
                 for rid in change.delete_ids
             ]
             if config is not None:

@@ -17,6 +17,7 @@ from decimal import Decimal
 from itertools import pairwise
 
 from sagecost.domain.aggregates import AggregateDelta, aggregate_deltas, summarise
+from sagecost.domain.kinds import inference_component
 from sagecost.domain.metering import ResourceRef, priced_record
 from sagecost.domain.money import micro
 from sagecost.domain.periods import hours_between, hours_in_month, midnight, split_by_day
@@ -204,10 +205,10 @@ def advance(
     metered_until = max(until, timeline.metered_until) if timeline.metered_until else until
     window_start = timeline.horizon if timeline.horizon is not None else transitions[0].at
     resource = ResourceRef(**timeline.resource.model_dump())
-    records = {
-        r.record_id: r
-        for r in meter_timeline(transitions, resource, window_start, metered_until, prices, tags)
-    }
+    metered = meter_timeline(transitions, resource, window_start, metered_until, prices, tags)
+    if timeline.inference_components:  # inference components (issue 12): hosting split by reserved compute
+        metered = inference_component.split_records(metered, timeline.inference_components)
+    records = {r.record_id: r for r in metered}
 
     upserts = [
         r

@@ -2,7 +2,8 @@
 
 `FakeInferenceComponentsClient` answers `list_inference_components` (and its paginator) with the fields,
 paging (`MaxResults` 1-100, default 10; `NextToken`) and errors of the real API, so
-`adapters.sagemaker.Boto3SageMaker.inference_components` runs unchanged against it."""
+`adapters.sagemaker.Boto3SageMaker.inference_components` runs unchanged against it; and
+`describe_inference_component` and `list_tags` (and its paginator) for `adapters.inference_components`."""
 
 from __future__ import annotations
 
@@ -25,6 +26,12 @@ class FakeInferenceComponent:
     status: str = "InService"
     region: str = "us-east-1"
     account: str = "123456789012"
+    requirements: dict[str, Any] = field(
+        default_factory=lambda: {"NumberOfAcceleratorDevicesRequired": 1.0, "MinMemoryRequiredInMb": 1024}
+    )
+    """`Specification.ComputeResourceRequirements`, as DescribeInferenceComponent returns it."""
+    copies: int = 1
+    tags: dict[str, str] = field(default_factory=dict)
 
     @property
     def arn(self) -> str:
@@ -59,16 +66,62 @@ class _Paginator:
 
 
 @dataclass
+class _TagPaginator:
+    client: FakeInferenceComponentsClient
+
+    def paginate(self, **kwargs: Any) -> Iterator[dict[str, Any]]:
+        yield self.client.list_tags(ResourceArn=kwargs["ResourceArn"])
+
+
+@dataclass
 class FakeInferenceComponentsClient:
     components: list[FakeInferenceComponent] = field(default_factory=list)
     calls: dict[str, int] = field(default_factory=dict)
     failure: ClientError | None = None
     """Raised by every call (e.g. AccessDeniedException when the role lacks the permission)."""
 
-    def get_paginator(self, operation: str) -> _Paginator:
+    def get_paginator(self, operation: str) -> Any:
+        if operation == "list_tags":
+            return _TagPaginator(self)
         if operation != "list_inference_components":
-            raise NotImplementedError(f"the fake answers ListInferenceComponents only, not {operation}")
+            raise NotImplementedError(
+                f"the fake answers ListInferenceComponents and ListTags, not {operation}"
+            )
         return _Paginator(self)
+
+    def _count(self, operation: str) -> None:
+        self.calls[operation] = self.calls.get(operation, 0) + 1
+        if self.failure is not None:
+            raise self.failure
+
+    def _named(self, name: str, operation: str) -> FakeInferenceComponent:
+        for component in self.components:
+            if name in (component.name, component.arn):
+                return component
+        raise ClientError(
+            {
+                "Error": {
+                    "Code": "ValidationException",
+                    "Message": f"Could not find inference component {name}.",
+                }
+            },
+            operation,
+        )
+
+    def describe_inference_component(self, **kwargs: Any) -> dict[str, Any]:
+        self._count("DescribeInferenceComponent")
+        c = self._named(kwargs["InferenceComponentName"], "DescribeInferenceComponent")
+        return {
+            **{k: v for k, v in self.summary(c).items() if k != "InferenceComponentStatus"},
+            "Specification": {"ModelName": f"{c.name}-model", "ComputeResourceRequirements": c.requirements},
+            "RuntimeConfig": {"DesiredCopyCount": c.copies, "CurrentCopyCount": c.copies},
+            "InferenceComponentStatus": c.status,
+        }
+
+    def list_tags(self, **kwargs: Any) -> dict[str, Any]:
+        self._count("ListTags")
+        c = self._named(kwargs["ResourceArn"], "ListTags")
+        return {"Tags": [{"Key": k, "Value": v} for k, v in c.tags.items()]}
 
     def list_inference_components(self, **kwargs: Any) -> dict[str, Any]:
         self.calls["ListInferenceComponents"] = self.calls.get("ListInferenceComponents", 0) + 1

@@ -634,7 +634,14 @@ METERED_DETAIL_TYPES: tuple[str, ...] = (
 )
 """State-change `detail-type`s the recorder meters (the kinds' registry names the same: a test holds it)."""
 
-METERED_API_CALLS: tuple[str, ...] = ()
+METERED_API_CALLS: tuple[str, ...] = (
+    # inference components (issue 12)
+    "CreateInferenceComponent",
+    "UpdateInferenceComponent",
+    "UpdateInferenceComponentRuntimeConfig",
+    "DeleteInferenceComponent",
+    # end inference components
+)
 """CloudTrail `eventName`s the recorder meters, for kinds without state-change events (same registry test)."""
 
 _EVENT_ADAPTER: TypeAdapter[SageMakerEvent] = TypeAdapter(SageMakerEvent)

@@ -117,6 +117,38 @@ class ResourceRefModel(BaseModel):
     account: str
 
 
+# --- inference components (issue 12) -------------------------------------------------------------
+
+
+class ComponentChange(BaseModel):
+    """An inference component created, updated or deleted on an endpoint, as a CloudTrail call (or the
+    sweep) reported it: kept on the hosting endpoint's timeline, whose instance-hours it splits."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    at: UtcDatetime
+    name: str
+    action: Literal["create", "update", "delete"]
+    event_id: str
+    source: Literal["event", "sweep"] = "event"
+    arn: str | None = None
+    variant: str | None = None
+    accelerators: Decimal | None = None
+    """Reserved per copy (`ComputeResourceRequirements`); None in an update: unchanged."""
+    cpu_cores: Decimal | None = None
+    memory_mb: int | None = None
+    copies: int | None = Field(default=None, ge=0)
+    attribution: TagSnapshot | None = None
+    """The component's business tags (owner: its tag, else who created it), None in an update."""
+
+    @property
+    def order_key(self) -> tuple[datetime, str, str]:
+        return (self.at, self.source, self.event_id)
+
+
+# --- end inference components ---------------------------------------------------------------------
+
+
 class ResourceTimeline(BaseModel):
     """A resource's recent state changes and the usage records already written for them.
 
@@ -139,6 +171,12 @@ class ResourceTimeline(BaseModel):
     instance_type: str | None = None
     volume_gb: int | None = None
     version: int = 0
+    # --- inference components (issue 12)
+    inference_components: tuple[ComponentChange, ...] = ()
+    """Endpoints: the inference components created, updated and deleted on it, in no particular order."""
+    host_arn: str | None = None
+    """An inference component's pointer item: the endpoint that hosts it (its timeline holds the usage)."""
+    # --- end inference components
 
     @property
     def current(self) -> Transition | None:

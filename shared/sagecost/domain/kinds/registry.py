@@ -7,6 +7,7 @@ from __future__ import annotations
 from sagecost.domain.kinds import (
     endpoint,
     endpoint_deployment,
+    inference_component,
     notebook,
     processing,
     serverless,
@@ -25,6 +26,7 @@ KINDS: tuple[KindSpec, ...] = (
     notebook.SPEC,
     serverless.SPEC,
     endpoint_deployment.SPEC,
+    inference_component.SPEC,
 )
 
 
