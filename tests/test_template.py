@@ -30,15 +30,6 @@ TEMPLATE: dict[str, Any] = load_template(TEMPLATE_PATH)
 RESOURCES: dict[str, Any] = TEMPLATE["Resources"]
 FUNCTIONS: list[FunctionSpec] = functions(TEMPLATE)
 
-USAGE_DETAIL_TYPES = {
-    "SageMaker Training Job State Change",
-    "SageMaker Processing Job State Change",
-    "SageMaker Transform Job State Change",
-    "SageMaker Endpoint State Change",
-    "SageMaker Endpoint Config State Change",
-    "SageMaker Notebook Instance State Change",
-}
-
 
 # ------------------------------------------------------------------------------------------------
 # helpers
@@ -307,19 +298,6 @@ def test_service_principals_in_resource_policies_are_scoped_to_a_source() -> Non
 # ------------------------------------------------------------------------------------------------
 # routing: SageMaker -> EventBridge -> SQS -> usage_recorder
 # ------------------------------------------------------------------------------------------------
-
-
-def _usage_rule_pattern() -> dict[str, Any]:
-    rules = [rule for rule in event_rules(TEMPLATE) if "UsageQueue" in rule.target_queue_ids]
-    assert len(rules) == 1
-    return rules[0].pattern
-
-
-def test_usage_rule_routes_exactly_the_six_state_changes() -> None:
-    pattern = _usage_rule_pattern()
-    assert pattern["source"] == ["aws.sagemaker"]
-    assert len(pattern["detail-type"]) == len(USAGE_DETAIL_TYPES)
-    assert set(pattern["detail-type"]) == USAGE_DETAIL_TYPES
 
 
 def test_usage_rule_pattern_is_a_mapping_in_the_template() -> None:
