@@ -98,6 +98,7 @@ TEST_RATES = {
     ("hosting", "ml.g5.xlarge"): "1.408",
     ("async-inference", "ml.m5.xlarge"): "0.23",
     ("notebook", "ml.t3.medium"): "0.05",
+    ("studio-app", "ml.g5.xlarge"): "1.41",
     **{
         ("ml-storage", storage_type(Component(component))): "0.14"
         for component in (
@@ -107,6 +108,7 @@ TEST_RATES = {
             "hosting",
             "async-inference",
             "notebook",
+            "studio-app",
         )
     },
 }

@@ -41,6 +41,8 @@ from sagecost.services.budgets import BudgetAlerter, Preflight
 from sagecost.services.idle import IdleReaper, IdleSageMaker, InferenceComponents, Traffic
 from sagecost.services.tagging import SageMakerForTags, TagEnforcer
 from sagecost.services.usage import UsageMeter
+from sagecost.services.usage.studio import studio_meters
+from sagecost.services.usage.writer import UsageWriter
 
 
 class SettingsError(RuntimeError):
@@ -383,7 +385,15 @@ def usage_meter(adapters: Adapters) -> UsageMeter:
     return _service(
         adapters,
         "usage_meter",
-        lambda config, prices: UsageMeter(adapters.ledger, adapters.sagemaker, prices, config),
+        lambda config, prices: UsageMeter(
+            adapters.ledger,
+            adapters.sagemaker,
+            prices,
+            config,
+            kind_meters=studio_meters(
+                UsageWriter(adapters.ledger, prices, config), adapters.sagemaker, adapters.studio
+            ),
+        ),
     )
 
 

@@ -588,7 +588,13 @@ METERED_DETAIL_TYPES: tuple[str, ...] = (
 )
 """State-change `detail-type`s the recorder meters (the kinds' registry names the same: a test holds it)."""
 
-METERED_API_CALLS: tuple[str, ...] = ()
+METERED_API_CALLS: tuple[str, ...] = (
+    # Studio apps and Studio spaces' storage (domain.kinds.studio_app, domain.kinds.space)
+    "CreateApp",
+    "DeleteApp",
+    "CreateSpace",
+    "DeleteSpace",
+)
 """CloudTrail `eventName`s the recorder meters, for kinds without state-change events (same registry test)."""
 
 _EVENT_ADAPTER: TypeAdapter[SageMakerEvent] = TypeAdapter(SageMakerEvent)
