@@ -102,6 +102,7 @@ TEST_RATES = {
     ("serverless-provisioned", "serverless-4096mb"): "0.1",
     ("serverless-inference", "serverless-4096mb"): "0.288",
     ("serverless-inference", "serverless-2048mb"): "0.144",
+    ("studio-app", "ml.g5.xlarge"): "1.41",
     **{
         ("ml-storage", storage_type(Component(component))): "0.14"
         for component in (
@@ -111,6 +112,7 @@ TEST_RATES = {
             "hosting",
             "async-inference",
             "notebook",
+            "studio-app",
         )
     },
 }

@@ -46,6 +46,7 @@ from sagecost.services.usage.endpoint_deployment import EndpointDeploymentMeter
 from sagecost.services.usage.inference_components import InferenceComponentMeter
 from sagecost.services.usage.kind_meter import KindMeter
 from sagecost.services.usage.serverless import HourlyMetrics, ServerlessMeter
+from sagecost.services.usage.studio import studio_meters
 from sagecost.services.usage.writer import UsageWriter
 
 
@@ -419,6 +420,7 @@ def _kind_meters(adapters: Adapters, writer: UsageWriter) -> list[KindMeter]:
     meters: list[KindMeter] = [
         EndpointDeploymentMeter(writer),
         InferenceComponentMeter(writer, _component_reader(adapters)),
+        *studio_meters(writer, adapters.sagemaker, adapters.studio),
     ]
     if adapters.serverless_metrics is not None:
         meters.append(ServerlessMeter(writer, adapters.sagemaker, adapters.serverless_metrics))

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import boto3
 import pytest
@@ -27,9 +27,10 @@ from tests.integration.test_tag_enforcer import POLICY, create_call, create_trai
 
 from sagecost import clock, wiring
 from sagecost.adapters.ledger import DynamoLedger
+from sagecost.adapters.sagemaker import Boto3SageMaker
 from sagecost.adapters.studio import Boto3StudioApps
 from sagecost.domain.idleness import IdleWarning
-from sagecost.local.fake_studio import FakeApp, FakeStudioClient
+from sagecost.local.fake_studio import FakeApp, FakeSpace, FakeStudioClient
 from sagecost.models.budgets import Budget, BudgetPolicy
 from sagecost.models.config import KeyRule, SagecostConfig
 from sagecost.models.idle import IdlePolicy, WorkingHours
@@ -134,9 +135,13 @@ class RecordedStudio:
         self.fake, self.recorder = fake, recorder
 
     def get_paginator(self, operation: str) -> Any:
-        assert operation == "list_apps"
-        self.recorder.record("sagemaker", "ListApps", {})
+        action = {"list_apps": "ListApps", "list_spaces": "ListSpaces"}[operation]
+        self.recorder.record("sagemaker", action, {})
         return self.fake.get_paginator(operation)
+
+    def describe_space(self, **key: Any) -> dict[str, Any]:
+        self.recorder.record("sagemaker", "DescribeSpace", key)
+        return self.fake.describe_space(**key)
 
     def describe_app(self, **key: Any) -> dict[str, Any]:
         self.recorder.record("sagemaker", "DescribeApp", key)
@@ -183,6 +188,28 @@ def usage_sweeper(stack: DeployedStack, recorder: CallRecorder, monkeypatch: pyt
     configure(stack, "UsageSweeperFunction", monkeypatch, SagecostConfig())
     endpoint("fraud-live", DEV)
     notebook("alice-notebook", DEV)
+    # a Studio app and a space no event announced: ListApps, ListSpaces, DescribeApp, DescribeSpace
+    created = datetime.now(UTC) - timedelta(hours=1)
+    studio = FakeStudioClient(
+        [
+            FakeApp(
+                "d-1", "team", "JupyterLab", "default", created, instance_type="ml.g5.xlarge", is_space=True
+            )
+        ],
+        [FakeSpace("d-1", "team", created, tags=DEV)],
+    )
+    monkeypatch.setattr(
+        wiring, "Boto3StudioApps", lambda _client: Boto3StudioApps(RecordedStudio(studio, recorder))
+    )
+    read_tags = Boto3SageMaker.tags
+
+    def tags(reader: Boto3SageMaker, arn: str) -> dict[str, str] | None:
+        if ":space/" not in arn and ":user-profile/" not in arn:
+            return read_tags(reader, arn)
+        recorder.record("sagemaker", "ListTags", {"ResourceArn": arn})  # moto knows no spaces
+        return read_tags(Boto3SageMaker(cast(Any, studio)), arn)
+
+    monkeypatch.setattr(Boto3SageMaker, "tags", tags)
     with recorder.running("UsageSweeperFunction"):
         first = lambda_handler(sample("usage_sweeper/scheduled.json"), FakeLambdaContext())
     clock.use(lambda: datetime.now(UTC) + timedelta(hours=1))

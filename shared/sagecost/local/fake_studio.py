@@ -1,7 +1,9 @@
-"""Studio apps as the SageMaker API shapes them, for tests and the simulator (moto has no Studio apps).
+"""Studio apps and spaces as the SageMaker API shapes them, for tests and the simulator (moto has neither).
 
-`FakeStudioClient` answers `list_apps` (with its paginator), `describe_app` and `delete_app` with the
-fields and errors of the real API, so `adapters.studio.Boto3StudioApps` runs unchanged against it."""
+`FakeStudioClient` answers `list_apps` and `list_spaces` (with their paginators), `describe_app`,
+`delete_app`, `describe_space` and `list_tags` (of spaces and user profiles) with the fields and errors of
+the real API, so `adapters.studio.Boto3StudioApps` (and `Boto3SageMaker.tags`) run unchanged against it.
+ListApps shows `Deleted` apps too, as the real one does for a while; neither list carries an ARN."""
 
 from __future__ import annotations
 
@@ -29,38 +31,123 @@ class FakeApp:
 
     @property
     def arn(self) -> str:
-        kind = "space" if self.is_space else "user-profile"
+        """`app/<domain>/<space or user profile>/<apptype, lower case>/<name>` (a real DescribeApp's)."""
         return (
             f"arn:aws:sagemaker:{self.region}:{self.account}:app/{self.domain_id}/{self.owner}/"
-            f"{self.app_type.lower()}/{self.name}"
-            if not self.is_space
-            else f"arn:aws:sagemaker:{self.region}:{self.account}:app/{self.domain_id}/{kind}/{self.owner}/"
             f"{self.app_type.lower()}/{self.name}"
         )
 
 
 @dataclass
+class FakeSpace:
+    domain_id: str
+    name: str
+    created: datetime
+    volume_gb: int | None = None
+    """None: the space sets no size (the domain default applies); DescribeSpace then shows `default_gb`."""
+    default_gb: int = 5
+    tags: dict[str, str] = field(default_factory=dict)
+    status: str = "InService"
+    last_modified: datetime | None = None
+    region: str = "us-east-1"
+    account: str = "123456789012"
+
+    @property
+    def arn(self) -> str:
+        return f"arn:aws:sagemaker:{self.region}:{self.account}:space/{self.domain_id}/{self.name}"
+
+
+@dataclass
 class _Paginator:
     client: FakeStudioClient
+    operation: str
 
-    def paginate(self, **_: Any) -> Iterator[dict[str, Any]]:
-        apps = [a for a in self.client.apps if a.status != "Deleted"]
-        for start in range(0, max(len(apps), 1), 100):
-            yield {"Apps": [self.client.summary(a) for a in apps[start : start + 100]]}
+    def paginate(self, **kwargs: Any) -> Iterator[dict[str, Any]]:
+        if self.client.failure is not None:
+            raise self.client.failure
+        if self.operation == "list_tags":
+            yield {"Tags": self.client.tags_of(kwargs["ResourceArn"])}
+            return
+        key, items = (
+            ("Apps", [self.client.summary(a) for a in self.client.apps])
+            if self.operation == "list_apps"
+            else (
+                "Spaces",
+                [self.client.space_summary(s) for s in self.client.spaces if s.status != "Deleted"],
+            )
+        )
+        for start in range(0, max(len(items), 1), 100):
+            yield {key: items[start : start + 100]}
+
+
+_OPERATIONS = {"list_apps": "ListApps", "list_spaces": "ListSpaces", "list_tags": "ListTags"}
 
 
 @dataclass
 class FakeStudioClient:
     apps: list[FakeApp] = field(default_factory=list)
+    spaces: list[FakeSpace] = field(default_factory=list)
+    profile_tags: dict[str, dict[str, str]] = field(default_factory=dict)
+    """User profiles' tags by the profile's ARN."""
     calls: dict[str, int] = field(default_factory=dict)
+    failure: Exception | None = None
+    """Raised by every list call (to test a sweep whose listing fails)."""
 
     def _count(self, operation: str) -> None:
         self.calls[operation] = self.calls.get(operation, 0) + 1
 
     def get_paginator(self, operation: str) -> _Paginator:
-        assert operation == "list_apps"
-        self._count("ListApps")
-        return _Paginator(self)
+        assert operation in _OPERATIONS, operation
+        self._count(_OPERATIONS[operation])
+        return _Paginator(self, operation)
+
+    def space_summary(self, space: FakeSpace) -> dict[str, Any]:
+        settings: dict[str, Any] = {"AppType": "JupyterLab"}
+        if space.volume_gb is not None:
+            settings["SpaceStorageSettings"] = {"EbsStorageSettings": {"EbsVolumeSizeInGb": space.volume_gb}}
+        return {
+            "DomainId": space.domain_id,
+            "SpaceName": space.name,
+            "Status": space.status,
+            "CreationTime": space.created,
+            "LastModifiedTime": space.last_modified or space.created,
+            "SpaceSettingsSummary": settings,
+        }
+
+    def describe_space(self, **key: Any) -> dict[str, Any]:
+        self._count("DescribeSpace")
+        for space in self.spaces:
+            if (space.domain_id, space.name) == (
+                key["DomainId"],
+                key["SpaceName"],
+            ) and space.status != "Deleted":
+                size = space.volume_gb if space.volume_gb is not None else space.default_gb
+                return {
+                    "DomainId": space.domain_id,
+                    "SpaceArn": space.arn,
+                    "SpaceName": space.name,
+                    "Status": space.status,
+                    "CreationTime": space.created,
+                    "LastModifiedTime": space.last_modified or space.created,
+                    "SpaceSettings": {
+                        "AppType": "JupyterLab",
+                        "SpaceStorageSettings": {"EbsStorageSettings": {"EbsVolumeSizeInGb": size}},
+                    },
+                }
+        raise ClientError(
+            {"Error": {"Code": "ResourceNotFound", "Message": "Space does not exist"}}, "DescribeSpace"
+        )
+
+    def tags_of(self, arn: str) -> list[dict[str, str]]:
+        for space in self.spaces:
+            if space.arn == arn and space.status != "Deleted":
+                return [{"Key": k, "Value": v} for k, v in space.tags.items()]
+        if arn in self.profile_tags:
+            return [{"Key": k, "Value": v} for k, v in self.profile_tags[arn].items()]
+        raise ClientError(
+            {"Error": {"Code": "ValidationException", "Message": f"Resource {arn} does not exist"}},
+            "ListTags",
+        )
 
     def summary(self, app: FakeApp) -> dict[str, Any]:
         owner = {"SpaceName": app.owner} if app.is_space else {"UserProfileName": app.owner}

@@ -641,6 +641,11 @@ METERED_API_CALLS: tuple[str, ...] = (
     "UpdateInferenceComponentRuntimeConfig",
     "DeleteInferenceComponent",
     # end inference components
+    # Studio apps and Studio spaces' storage (domain.kinds.studio_app, domain.kinds.space)
+    "CreateApp",
+    "DeleteApp",
+    "CreateSpace",
+    "DeleteSpace",
 )
 """CloudTrail `eventName`s the recorder meters, for kinds without state-change events (same registry test)."""
 

@@ -11,6 +11,8 @@ from sagecost.domain.kinds import (
     notebook,
     processing,
     serverless,
+    space,
+    studio_app,
     training,
     transform,
 )
@@ -27,6 +29,8 @@ KINDS: tuple[KindSpec, ...] = (
     serverless.SPEC,
     endpoint_deployment.SPEC,
     inference_component.SPEC,
+    studio_app.SPEC,
+    space.SPEC,
 )
 
 
