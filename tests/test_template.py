@@ -458,6 +458,15 @@ GRANTS: dict[str, set[str]] = {
         "sagemaker:DescribeEndpoint",
         "sagemaker:DescribeEndpointConfig",
         "sagemaker:DescribeNotebookInstance",
+        # issue 12: Studio apps and spaces, inference components, serverless estimates
+        "sagemaker:ListApps",
+        "sagemaker:ListSpaces",
+        "sagemaker:ListInferenceComponents",
+        "sagemaker:DescribeApp",
+        "sagemaker:DescribeSpace",
+        "sagemaker:DescribeInferenceComponent",
+        "sagemaker:ListTags",
+        "cloudwatch:GetMetricData",
     },
     "TagEnforcerFunction": METERING_WRITES
     | {

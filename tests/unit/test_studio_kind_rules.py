@@ -39,7 +39,11 @@ def test_the_registry_meters_the_four_calls_and_the_event_models_accept_them() -
         registry.metered_cloudtrail_calls()
     )
     assert set(registry.metered_cloudtrail_calls()) <= set(METERED_API_CALLS)
-    assert registry.spec_of(ResourceKind.STUDIO_APP).swept and registry.spec_of(ResourceKind.SPACE).swept
+    assert all(
+        spec.swept
+        for kind in (ResourceKind.STUDIO_APP, ResourceKind.SPACE)
+        for spec in registry.specs_of(kind)
+    )
 
 
 def test_delete_app_builds_the_arn_create_app_returned_whatever_the_app_type_case() -> None:
