@@ -98,6 +98,12 @@ TEST_RATES = {
     ("hosting", "ml.g5.xlarge"): "1.408",
     ("async-inference", "ml.m5.xlarge"): "0.23",
     ("notebook", "ml.t3.medium"): "0.05",
+    # issue 12 (helper e): warm pools, MLflow, HyperPod
+    ("training-warm-pool", "ml.m5.xlarge"): "0.23",
+    ("mlflow", "Small"): "0.6",
+    ("mlflow", "Medium"): "1.2",
+    ("hyperpod", "ml.g5.12xlarge"): "7.09",
+    ("hyperpod", "ml.m5.xlarge"): "0.23",
     **{
         ("ml-storage", storage_type(Component(component))): "0.14"
         for component in (

@@ -41,6 +41,9 @@ from sagecost.services.budgets import BudgetAlerter, Preflight
 from sagecost.services.idle import IdleReaper, IdleSageMaker, InferenceComponents, Traffic
 from sagecost.services.tagging import SageMakerForTags, TagEnforcer
 from sagecost.services.usage import UsageMeter
+from sagecost.services.usage.kind_meter import KindMeter
+from sagecost.services.usage.warm_pool import WarmPoolMeter, WarmPoolReader
+from sagecost.services.usage.writer import UsageWriter
 
 
 class SettingsError(RuntimeError):
@@ -383,8 +386,22 @@ def usage_meter(adapters: Adapters) -> UsageMeter:
     return _service(
         adapters,
         "usage_meter",
-        lambda config, prices: UsageMeter(adapters.ledger, adapters.sagemaker, prices, config),
+        lambda config, prices: UsageMeter(
+            adapters.ledger,
+            adapters.sagemaker,
+            prices,
+            config,
+            kind_meters=_issue12_e_meters(adapters, UsageWriter(adapters.ledger, prices, config)),
+        ),
     )
+
+
+def _issue12_e_meters(adapters: Adapters, writer: UsageWriter) -> list[KindMeter]:
+    """Warm pools, MLflow tracking servers and HyperPod clusters (issue 12)."""
+    meters: list[KindMeter] = []
+    if isinstance(adapters.sagemaker, WarmPoolReader):
+        meters.append(WarmPoolMeter(writer, adapters.sagemaker))
+    return meters
 
 
 def tag_enforcer(adapters: Adapters) -> TagEnforcer:

@@ -4,7 +4,7 @@ listed here (a test holds them equal); `docs/COVERAGE.md` says what each covers 
 
 from __future__ import annotations
 
-from sagecost.domain.kinds import endpoint, notebook, processing, training, transform
+from sagecost.domain.kinds import endpoint, notebook, processing, training, transform, warm_pool
 from sagecost.domain.kinds.spec import KindSpec
 from sagecost.models.ledger import ResourceKind
 
@@ -15,6 +15,8 @@ KINDS: tuple[KindSpec, ...] = (
     endpoint.SPEC,
     endpoint.CONFIG_SPEC,
     notebook.SPEC,
+    # issue 12 (helper e): warm pools, MLflow, HyperPod
+    warm_pool.SPEC,
 )
 
 
