@@ -23,8 +23,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from sagecost.adapters import aws
 from sagecost.adapters.costs import BilledCosts, CostExplorer
+from sagecost.adapters.hyperpod import Boto3HyperPodClusters, HyperPodClusters
 from sagecost.adapters.ledger import DynamoLedger
 from sagecost.adapters.metrics import EndpointTraffic
+from sagecost.adapters.mlflow import Boto3MlflowServers, MlflowServers
 from sagecost.adapters.notifier import Notifier, SnsNotifier
 from sagecost.adapters.parameters import ParameterStore
 from sagecost.adapters.prices import load_catalog
@@ -41,7 +43,9 @@ from sagecost.services.budgets import BudgetAlerter, Preflight
 from sagecost.services.idle import IdleReaper, IdleSageMaker, InferenceComponents, Traffic
 from sagecost.services.tagging import SageMakerForTags, TagEnforcer
 from sagecost.services.usage import UsageMeter
+from sagecost.services.usage.hyperpod import HyperPodMeter
 from sagecost.services.usage.kind_meter import KindMeter
+from sagecost.services.usage.mlflow import MlflowMeter
 from sagecost.services.usage.warm_pool import WarmPoolMeter, WarmPoolReader
 from sagecost.services.usage.writer import UsageWriter
 
@@ -157,6 +161,10 @@ class Adapters(Protocol):
     def inference_components(self) -> InferenceComponents | None: ...
     @property
     def resource_tags(self) -> Callable[[], dict[str, dict[str, str]]]: ...
+    @property
+    def mlflow(self) -> MlflowServers | None: ...
+    @property
+    def hyperpod(self) -> HyperPodClusters | None: ...
 
     def config(self) -> SagecostConfig: ...
     def prices(self) -> PriceBook: ...
@@ -262,6 +270,14 @@ class LambdaAdapters:
     def traffic(self) -> Traffic:
         return EndpointTraffic(aws.client("cloudwatch"))
 
+    @cached_property
+    def mlflow(self) -> MlflowServers | None:
+        return Boto3MlflowServers(aws.sagemaker())
+
+    @cached_property
+    def hyperpod(self) -> HyperPodClusters | None:
+        return Boto3HyperPodClusters(aws.sagemaker())
+
 
 def _unset(name: str) -> object:
     raise SettingsError(f"the local wiring gave no {name}")
@@ -285,6 +301,8 @@ class LocalAdapters:
     traffic_value: Traffic | None = None
     inference_components: InferenceComponents | None = None
     resource_tags_value: Callable[[], dict[str, dict[str, str]]] | None = None
+    mlflow: MlflowServers | None = None
+    hyperpod: HyperPodClusters | None = None
     _services: dict[str, tuple[object, object, object]] = field(default_factory=dict, init=False)
 
     def services(self) -> dict[str, tuple[object, object, object]]:
@@ -401,6 +419,10 @@ def _issue12_e_meters(adapters: Adapters, writer: UsageWriter) -> list[KindMeter
     meters: list[KindMeter] = []
     if isinstance(adapters.sagemaker, WarmPoolReader):
         meters.append(WarmPoolMeter(writer, adapters.sagemaker))
+    if adapters.mlflow is not None:
+        meters.append(MlflowMeter(writer, adapters.mlflow))
+    if adapters.hyperpod is not None:
+        meters.append(HyperPodMeter(writer, adapters.hyperpod))
     return meters
 
 

@@ -559,6 +559,47 @@ class NotebookInstanceEvent(_SageMakerEvent):
     detail: NotebookInstanceDetail
 
 
+# --- issue 12 (helper e): HyperPod clusters ---------------------------------------------------------
+
+CLUSTER_STATUSES = (
+    "Creating",
+    "Deleting",
+    "Failed",
+    "InService",
+    "RollingBack",
+    "SystemUpdating",
+    "Updating",
+)
+"""`ClusterStatus` (botocore 1.43)."""
+
+
+class ClusterInstanceGroupState(BaseModel):
+    """One instance group of a HyperPod cluster as its event (and DescribeCluster) reports it."""
+
+    model_config = ConfigDict(alias_generator=to_pascal, populate_by_name=True, extra="ignore", frozen=True)
+
+    instance_group_name: str
+    instance_type: str
+    current_count: InstanceCount | None = None
+    target_count: InstanceCount | None = None
+    status: str | None = None
+
+
+class HyperPodClusterDetail(_Detail):
+    cluster_arn: Annotated[str, _arn_of("cluster")]
+    cluster_name: str
+    cluster_status: Annotated[str, _known_status("HyperPod cluster", CLUSTER_STATUSES, canonical=_same)]
+    instance_groups: Annotated[tuple[ClusterInstanceGroupState, ...], BeforeValidator(_none_as_empty)] = ()
+
+
+class HyperPodClusterEvent(_SageMakerEvent):
+    detail_type: Literal["SageMaker HyperPod Cluster State Change"] = Field(alias="detail-type")
+    detail: HyperPodClusterDetail
+
+
+# --- end issue 12 (helper e) ------------------------------------------------------------------------
+
+
 API_CALL = "AWS API Call via CloudTrail"
 
 
@@ -574,6 +615,7 @@ SageMakerEvent = Annotated[
     | EndpointEvent
     | EndpointConfigEvent
     | NotebookInstanceEvent
+    | HyperPodClusterEvent  # issue 12 (helper e)
     | ApiCallEvent,
     Field(discriminator="detail_type"),
 ]
@@ -585,10 +627,18 @@ METERED_DETAIL_TYPES: tuple[str, ...] = (
     "SageMaker Endpoint State Change",
     "SageMaker Endpoint Config State Change",
     "SageMaker Notebook Instance State Change",
+    "SageMaker HyperPod Cluster State Change",  # issue 12 (helper e)
 )
 """State-change `detail-type`s the recorder meters (the kinds' registry names the same: a test holds it)."""
 
-METERED_API_CALLS: tuple[str, ...] = ()
+METERED_API_CALLS: tuple[str, ...] = (
+    # issue 12 (helper e): MLflow tracking servers
+    "CreateMlflowTrackingServer",
+    "UpdateMlflowTrackingServer",
+    "StartMlflowTrackingServer",
+    "StopMlflowTrackingServer",
+    "DeleteMlflowTrackingServer",
+)
 """CloudTrail `eventName`s the recorder meters, for kinds without state-change events (same registry test)."""
 
 _EVENT_ADAPTER: TypeAdapter[SageMakerEvent] = TypeAdapter(SageMakerEvent)

@@ -4,7 +4,16 @@ listed here (a test holds them equal); `docs/COVERAGE.md` says what each covers 
 
 from __future__ import annotations
 
-from sagecost.domain.kinds import endpoint, notebook, processing, training, transform, warm_pool
+from sagecost.domain.kinds import (
+    endpoint,
+    hyperpod,
+    mlflow,
+    notebook,
+    processing,
+    training,
+    transform,
+    warm_pool,
+)
 from sagecost.domain.kinds.spec import KindSpec
 from sagecost.models.ledger import ResourceKind
 
@@ -17,6 +26,8 @@ KINDS: tuple[KindSpec, ...] = (
     notebook.SPEC,
     # issue 12 (helper e): warm pools, MLflow, HyperPod
     warm_pool.SPEC,
+    mlflow.SPEC,
+    hyperpod.SPEC,
 )
 
 
