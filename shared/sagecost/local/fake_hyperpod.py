@@ -6,12 +6,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
+
+from sagecost.local.fake_mlflow import TokenPaginator, page_of
 
 
 @dataclass
@@ -38,31 +39,6 @@ class FakeCluster:
 
 
 @dataclass
-class _Paginator:
-    client: FakeHyperPodClient
-
-    def paginate(self, **kwargs: Any) -> Iterator[dict[str, Any]]:
-        request = dict(kwargs)
-        config = request.pop("PaginationConfig", {}) or {}
-        if "PageSize" in config:
-            request["MaxResults"] = config["PageSize"]
-        while True:
-            page = self.client.list_clusters(**request)
-            yield page
-            if "NextToken" not in page:
-                return
-            request["NextToken"] = page["NextToken"]
-
-
-@dataclass
-class _TagPages:
-    client: FakeHyperPodClient
-
-    def paginate(self, **kwargs: Any) -> Iterator[dict[str, Any]]:
-        yield self.client.list_tags(**kwargs)
-
-
-@dataclass
 class FakeHyperPodClient:
     clusters: list[FakeCluster] = field(default_factory=list)
     calls: dict[str, int] = field(default_factory=dict)
@@ -73,12 +49,12 @@ class FakeHyperPodClient:
         if self.failure is not None:
             raise self.failure
 
-    def get_paginator(self, operation: str) -> _Paginator | _TagPages:
+    def get_paginator(self, operation: str) -> TokenPaginator:
         if operation == "list_tags":
-            return _TagPages(self)
+            return TokenPaginator(self.list_tags)
         if operation != "list_clusters":
             raise NotImplementedError(f"the fake paginates ListClusters and ListTags only, not {operation}")
-        return _Paginator(self)
+        return TokenPaginator(self.list_clusters)
 
     def list_tags(self, ResourceArn: str, **_: Any) -> dict[str, Any]:
         self._count("ListTags")
@@ -87,28 +63,13 @@ class FakeHyperPodClient:
 
     def list_clusters(self, **kwargs: Any) -> dict[str, Any]:
         self._count("ListClusters")
-        size = kwargs.get("MaxResults", 100)
-        if not 1 <= size <= 100:
-            raise ClientError(
-                {"Error": {"Code": "ValidationException", "Message": "maxResults must be 1 to 100"}},
-                "ListClusters",
-            )
-        first = int(kwargs.get("NextToken") or 0)
         listed = sorted(self.clusters, key=lambda c: c.created, reverse=True)
-        page: dict[str, Any] = {
-            "ClusterSummaries": [
-                {
-                    "ClusterArn": c.arn,
-                    "ClusterName": c.name,
-                    "CreationTime": c.created,
-                    "ClusterStatus": c.status,
-                }
-                for c in listed[first : first + size]
-            ]
-        }
-        if first + size < len(listed):
-            page["NextToken"] = str(first + size)
-        return page
+        page, more = page_of(listed, kwargs, "ListClusters")
+        summaries = [
+            {"ClusterArn": c.arn, "ClusterName": c.name, "CreationTime": c.created, "ClusterStatus": c.status}
+            for c in page
+        ]
+        return {"ClusterSummaries": summaries, **more}
 
     def _find(self, name: str, operation: str) -> FakeCluster:
         for cluster in self.clusters:

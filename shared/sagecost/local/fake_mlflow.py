@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -30,8 +30,11 @@ class FakeTrackingServer:
 
 
 @dataclass
-class _Paginator:
-    client: FakeMlflowClient
+class TokenPaginator:
+    """A boto3 paginator over a fake's list operation: `PaginationConfig.PageSize` as `MaxResults`, then
+    `NextToken` until a page has none."""
+
+    operation: Callable[..., dict[str, Any]]
 
     def paginate(self, **kwargs: Any) -> Iterator[dict[str, Any]]:
         request = dict(kwargs)
@@ -39,11 +42,24 @@ class _Paginator:
         if "PageSize" in config:
             request["MaxResults"] = config["PageSize"]
         while True:
-            page = self.client.list_mlflow_tracking_servers(**request)
+            page = self.operation(**request)
             yield page
             if "NextToken" not in page:
                 return
             request["NextToken"] = page["NextToken"]
+
+
+def page_of(items: list[Any], request: dict[str, Any], operation: str) -> tuple[list[Any], dict[str, Any]]:
+    """One page of `items` as a SageMaker List* call returns it: (the page, `{"NextToken": ...}` or {}).
+    `MaxResults` 1 to 100 (default 100), else the API's ValidationException."""
+    size = request.get("MaxResults", 100)
+    if not 1 <= size <= 100:
+        raise ClientError(
+            {"Error": {"Code": "ValidationException", "Message": "maxResults must be 1 to 100"}}, operation
+        )
+    first = int(request.get("NextToken") or 0)
+    more = {"NextToken": str(first + size)} if first + size < len(items) else {}
+    return items[first : first + size], more
 
 
 @dataclass
@@ -58,27 +74,16 @@ class FakeMlflowClient:
         if self.failure is not None:
             raise self.failure
 
-    def get_paginator(self, operation: str) -> _Paginator:
+    def get_paginator(self, operation: str) -> TokenPaginator:
         if operation != "list_mlflow_tracking_servers":
             raise NotImplementedError(f"the fake paginates ListMlflowTrackingServers only, not {operation}")
-        return _Paginator(self)
+        return TokenPaginator(self.list_mlflow_tracking_servers)
 
     def list_mlflow_tracking_servers(self, **kwargs: Any) -> dict[str, Any]:
         self._count("ListMlflowTrackingServers")
-        size = kwargs.get("MaxResults", 100)
-        if not 1 <= size <= 100:
-            raise ClientError(
-                {"Error": {"Code": "ValidationException", "Message": "maxResults must be 1 to 100"}},
-                "ListMlflowTrackingServers",
-            )
-        first = int(kwargs.get("NextToken") or 0)
         listed = sorted(self.servers, key=lambda s: s.created, reverse=True)
-        page: dict[str, Any] = {
-            "TrackingServerSummaries": [self.summary(s) for s in listed[first : first + size]]
-        }
-        if first + size < len(listed):
-            page["NextToken"] = str(first + size)
-        return page
+        page, more = page_of(listed, kwargs, "ListMlflowTrackingServers")
+        return {"TrackingServerSummaries": [self.summary(s) for s in page], **more}
 
     @staticmethod
     def summary(server: FakeTrackingServer) -> dict[str, Any]:
