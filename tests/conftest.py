@@ -103,6 +103,12 @@ TEST_RATES = {
     ("serverless-inference", "serverless-4096mb"): "0.288",
     ("serverless-inference", "serverless-2048mb"): "0.144",
     ("studio-app", "ml.g5.xlarge"): "1.41",
+    # issue 12 (helper e): warm pools, MLflow, HyperPod
+    ("training-warm-pool", "ml.m5.xlarge"): "0.23",
+    ("mlflow", "Small"): "0.6",
+    ("mlflow", "Medium"): "1.2",
+    ("hyperpod", "ml.g5.12xlarge"): "7.09",
+    ("hyperpod", "ml.m5.xlarge"): "0.23",
     **{
         ("ml-storage", storage_type(Component(component))): "0.14"
         for component in (

@@ -449,6 +449,7 @@ GRANTS: dict[str, set[str]] = {
         "sagemaker:DescribeTrainingJob",
         "sagemaker:DescribeTransformJob",
         "sagemaker:ListTags",
+        "sagemaker:DescribeMlflowTrackingServer",
     },
     "UsageSweeperFunction": METERING_WRITES
     | {
@@ -467,6 +468,12 @@ GRANTS: dict[str, set[str]] = {
         "sagemaker:DescribeInferenceComponent",
         "sagemaker:ListTags",
         "cloudwatch:GetMetricData",
+        "sagemaker:ListMlflowTrackingServers",
+        "sagemaker:ListClusters",
+        "sagemaker:ListTrainingJobs",
+        "sagemaker:DescribeMlflowTrackingServer",
+        "sagemaker:DescribeCluster",
+        "sagemaker:DescribeTrainingJob",
     },
     "TagEnforcerFunction": METERING_WRITES
     | {

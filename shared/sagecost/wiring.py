@@ -23,9 +23,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from sagecost.adapters import aws
 from sagecost.adapters.costs import BilledCosts, CostExplorer
+from sagecost.adapters.hyperpod import Boto3HyperPodClusters, HyperPodClusters
 from sagecost.adapters.inference_components import Boto3InferenceComponents  # issue 12
 from sagecost.adapters.ledger import DynamoLedger
 from sagecost.adapters.metrics import EndpointTraffic
+from sagecost.adapters.mlflow import Boto3MlflowServers, MlflowServers
 from sagecost.adapters.notifier import Notifier, SnsNotifier
 from sagecost.adapters.parameters import ParameterStore
 from sagecost.adapters.prices import load_catalog
@@ -43,10 +45,13 @@ from sagecost.services.idle import IdleReaper, IdleSageMaker, InferenceComponent
 from sagecost.services.tagging import SageMakerForTags, TagEnforcer
 from sagecost.services.usage import UsageMeter
 from sagecost.services.usage.endpoint_deployment import EndpointDeploymentMeter
+from sagecost.services.usage.hyperpod import HyperPodMeter
 from sagecost.services.usage.inference_components import InferenceComponentMeter
 from sagecost.services.usage.kind_meter import KindMeter
+from sagecost.services.usage.mlflow import MlflowMeter
 from sagecost.services.usage.serverless import HourlyMetrics, ServerlessMeter
 from sagecost.services.usage.studio import studio_meters
+from sagecost.services.usage.warm_pool import WarmPoolMeter, WarmPoolReader
 from sagecost.services.usage.writer import UsageWriter
 
 
@@ -163,6 +168,10 @@ class Adapters(Protocol):
     def inference_components(self) -> InferenceComponents | None: ...
     @property
     def resource_tags(self) -> Callable[[], dict[str, dict[str, str]]]: ...
+    @property
+    def mlflow(self) -> MlflowServers | None: ...
+    @property
+    def hyperpod(self) -> HyperPodClusters | None: ...
 
     def config(self) -> SagecostConfig: ...
     def prices(self) -> PriceBook: ...
@@ -272,6 +281,14 @@ class LambdaAdapters:
     def serverless_metrics(self) -> HourlyMetrics | None:
         return EndpointTraffic(aws.client("cloudwatch"))
 
+    @cached_property
+    def mlflow(self) -> MlflowServers | None:
+        return Boto3MlflowServers(aws.sagemaker())
+
+    @cached_property
+    def hyperpod(self) -> HyperPodClusters | None:
+        return Boto3HyperPodClusters(aws.sagemaker())
+
 
 def _unset(name: str) -> object:
     raise SettingsError(f"the local wiring gave no {name}")
@@ -297,6 +314,8 @@ class LocalAdapters:
     """CloudWatch for serverless on-demand estimates; None: none are made."""
     inference_components: InferenceComponents | None = None
     resource_tags_value: Callable[[], dict[str, dict[str, str]]] | None = None
+    mlflow: MlflowServers | None = None
+    hyperpod: HyperPodClusters | None = None
     _services: dict[str, tuple[object, object, object]] = field(default_factory=dict, init=False)
 
     def services(self) -> dict[str, tuple[object, object, object]]:
@@ -421,9 +440,22 @@ def _kind_meters(adapters: Adapters, writer: UsageWriter) -> list[KindMeter]:
         EndpointDeploymentMeter(writer),
         InferenceComponentMeter(writer, _component_reader(adapters)),
         *studio_meters(writer, adapters.sagemaker, adapters.studio),
+        *_issue12_e_meters(adapters, writer),
     ]
     if adapters.serverless_metrics is not None:
         meters.append(ServerlessMeter(writer, adapters.sagemaker, adapters.serverless_metrics))
+    return meters
+
+
+def _issue12_e_meters(adapters: Adapters, writer: UsageWriter) -> list[KindMeter]:
+    """Warm pools, MLflow tracking servers and HyperPod clusters (issue 12)."""
+    meters: list[KindMeter] = []
+    if isinstance(adapters.sagemaker, WarmPoolReader):
+        meters.append(WarmPoolMeter(writer, adapters.sagemaker))
+    if adapters.mlflow is not None:
+        meters.append(MlflowMeter(writer, adapters.mlflow))
+    if adapters.hyperpod is not None:
+        meters.append(HyperPodMeter(writer, adapters.hyperpod))
     return meters
 
 

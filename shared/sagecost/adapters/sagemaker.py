@@ -11,6 +11,7 @@ from botocore.exceptions import ClientError
 
 from sagecost.domain.kinds.endpoint import NEW_FLEET
 from sagecost.domain.kinds.training import TrainingBilling
+from sagecost.domain.kinds.warm_pool import FINAL_STATUSES, WarmPool
 from sagecost.domain.metering import JobFigures, instance_lines, transform_lines
 from sagecost.models.config import PolicyKind
 from sagecost.models.events import upper_snake
@@ -99,6 +100,20 @@ def config_snapshot(response: dict[str, Any]) -> EndpointConfigSnapshot:
     )
 
 
+def warm_pool_of(job: Any) -> WarmPool:
+    """A training job's warm pool from its `TrainingJobSummary` or `DescribeTrainingJob` response."""
+    status = job.get("WarmPoolStatus") or {}
+    return WarmPool(
+        job_name=job["TrainingJobName"],
+        job_arn=job["TrainingJobArn"],
+        status=status.get("Status", ""),
+        retained_seconds=status.get("ResourceRetainedBillableTimeInSeconds"),
+        job_end=job.get("TrainingEndTime"),
+        reused_by=status.get("ReusedByJob"),
+        created=job.get("CreationTime"),
+    )
+
+
 def _not_found(error: ClientError) -> bool:
     code = error.response.get("Error", {}).get("Code", "")
     message = error.response.get("Error", {}).get("Message", "")
@@ -131,7 +146,24 @@ class Boto3SageMaker:
             instances=instance_lines(job.get("ResourceConfig", {})),
             volume_gb=job.get("ResourceConfig", {}).get("VolumeSizeInGB"),
             spot=bool(job.get("EnableManagedSpotTraining")),
+            warm_pool_status=(job.get("WarmPoolStatus") or {}).get("Status"),
+            warm_pool_seconds=(job.get("WarmPoolStatus") or {}).get("ResourceRetainedBillableTimeInSeconds"),
+            warm_pool_reused_by=(job.get("WarmPoolStatus") or {}).get("ReusedByJob"),
         )
+
+    def ended_warm_pools(self, since: datetime) -> list[WarmPool]:
+        """Training jobs whose warm pool ended (Terminated or Reused) and that changed since `since`:
+        ListTrainingJobs with `WarmPoolStatusEquals`, pages of 100. The summaries carry the retained time."""
+        pools: list[WarmPool] = []
+        paginator = self.client.get_paginator("list_training_jobs")
+        for status in FINAL_STATUSES:
+            pages = paginator.paginate(
+                WarmPoolStatusEquals=status,  # type: ignore[arg-type]
+                LastModifiedTimeAfter=since,
+                PaginationConfig={"PageSize": PAGE_SIZE},
+            )
+            pools += [warm_pool_of(job) for page in pages for job in page.get("TrainingJobSummaries", [])]
+        return pools
 
     def transform_job(self, name: str) -> JobFigures | None:
         """DescribeTransformJob: its `TransformResources` and start and end times; None if not found."""

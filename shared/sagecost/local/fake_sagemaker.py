@@ -32,8 +32,10 @@ from sagecost.adapters.sagemaker import (
     EndpointSummary,
     NotebookSummary,
     config_snapshot,
+    warm_pool_of,
 )
 from sagecost.domain.kinds.training import TrainingBilling
+from sagecost.domain.kinds.warm_pool import FINAL_STATUSES, WarmPool
 from sagecost.domain.metering import JobFigures, instance_lines, transform_lines
 from sagecost.domain.periods import seconds_between
 from sagecost.local import events
@@ -124,6 +126,9 @@ class FakeSageMaker:
     added_tags: dict[str, dict[str, str]] = field(default_factory=dict)
     stopped: list[tuple[str, str]] = field(default_factory=list)
     calls: Counter[str] = field(default_factory=Counter)
+    described_training_jobs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """DescribeTrainingJob responses as boto3 returns them, by job name (warm pools): answered as given,
+    and listed by ListTrainingJobs (`WarmPoolStatusEquals`) with the summary's fields."""
     emitted: list[dict[str, Any]] = field(default_factory=list)
     """State-change events SageMaker sends after sagecost's own stops and deletes, for the simulator to
     deliver at the virtual time they happen."""
@@ -213,8 +218,35 @@ class FakeSageMaker:
 
     # --- SageMakerReader -----------------------------------------------------------------------
 
+    def ended_warm_pools(self, since: datetime) -> list[WarmPool]:
+        pools: list[WarmPool] = []
+        for status in FINAL_STATUSES:
+            self.calls["ListTrainingJobs"] += 1
+            pools += [
+                warm_pool_of(job)
+                for job in self.described_training_jobs.values()
+                if (job.get("WarmPoolStatus") or {}).get("Status") == status
+                and (_time(job.get("LastModifiedTime")) or since) > since
+            ]
+        return pools
+
     def training_billing(self, name: str) -> TrainingBilling | None:
         self.calls["DescribeTrainingJob"] += 1
+        if name in self.described_training_jobs:
+            job = self.described_training_jobs[name]
+            pool = job.get("WarmPoolStatus") or {}
+            return TrainingBilling(
+                billable_seconds=job.get("BillableTimeInSeconds"),
+                training_seconds=job.get("TrainingTimeInSeconds"),
+                start=_time(job.get("TrainingStartTime")),
+                end=_time(job.get("TrainingEndTime")),
+                instances=instance_lines(job.get("ResourceConfig") or {}),
+                volume_gb=(job.get("ResourceConfig") or {}).get("VolumeSizeInGB"),
+                spot=bool(job.get("EnableManagedSpotTraining")),
+                warm_pool_status=pool.get("Status"),
+                warm_pool_seconds=pool.get("ResourceRetainedBillableTimeInSeconds"),
+                warm_pool_reused_by=pool.get("ReusedByJob"),
+            )
         known = self.known_training_jobs.get(name)
         if known is None:
             return None  # as SageMaker answers for a job it does not have

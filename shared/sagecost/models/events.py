@@ -601,6 +601,45 @@ class EndpointDeploymentEvent(_SageMakerEvent):
 
 
 # --- end of endpoint deployments ----------------------------------------------------------------------
+# --- issue 12 (helper e): HyperPod clusters ---------------------------------------------------------
+
+CLUSTER_STATUSES = (
+    "Creating",
+    "Deleting",
+    "Failed",
+    "InService",
+    "RollingBack",
+    "SystemUpdating",
+    "Updating",
+)
+"""`ClusterStatus` (botocore 1.43)."""
+
+
+class ClusterInstanceGroupState(BaseModel):
+    """One instance group of a HyperPod cluster as its event (and DescribeCluster) reports it."""
+
+    model_config = ConfigDict(alias_generator=to_pascal, populate_by_name=True, extra="ignore", frozen=True)
+
+    instance_group_name: str
+    instance_type: str
+    current_count: InstanceCount | None = None
+    target_count: InstanceCount | None = None
+    status: str | None = None
+
+
+class HyperPodClusterDetail(_Detail):
+    cluster_arn: Annotated[str, _arn_of("cluster")]
+    cluster_name: str
+    cluster_status: Annotated[str, _known_status("HyperPod cluster", CLUSTER_STATUSES, canonical=_same)]
+    instance_groups: Annotated[tuple[ClusterInstanceGroupState, ...], BeforeValidator(_none_as_empty)] = ()
+
+
+class HyperPodClusterEvent(_SageMakerEvent):
+    detail_type: Literal["SageMaker HyperPod Cluster State Change"] = Field(alias="detail-type")
+    detail: HyperPodClusterDetail
+
+
+# --- end issue 12 (helper e) ------------------------------------------------------------------------
 
 
 API_CALL = "AWS API Call via CloudTrail"
@@ -619,6 +658,7 @@ SageMakerEvent = Annotated[
     | EndpointConfigEvent
     | NotebookInstanceEvent
     | EndpointDeploymentEvent  # endpoint deployments
+    | HyperPodClusterEvent  # issue 12 (helper e)
     | ApiCallEvent,
     Field(discriminator="detail_type"),
 ]
@@ -631,6 +671,7 @@ METERED_DETAIL_TYPES: tuple[str, ...] = (
     "SageMaker Endpoint Config State Change",
     "SageMaker Notebook Instance State Change",
     "SageMaker Endpoint Deployment State Change",  # endpoint deployments
+    "SageMaker HyperPod Cluster State Change",  # issue 12 (helper e)
 )
 """State-change `detail-type`s the recorder meters (the kinds' registry names the same: a test holds it)."""
 
@@ -646,6 +687,12 @@ METERED_API_CALLS: tuple[str, ...] = (
     "DeleteApp",
     "CreateSpace",
     "DeleteSpace",
+    # issue 12 (helper e): MLflow tracking servers
+    "CreateMlflowTrackingServer",
+    "UpdateMlflowTrackingServer",
+    "StartMlflowTrackingServer",
+    "StopMlflowTrackingServer",
+    "DeleteMlflowTrackingServer",
 )
 """CloudTrail `eventName`s the recorder meters, for kinds without state-change events (same registry test)."""
 

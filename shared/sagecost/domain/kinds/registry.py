@@ -7,7 +7,9 @@ from __future__ import annotations
 from sagecost.domain.kinds import (
     endpoint,
     endpoint_deployment,
+    hyperpod,
     inference_component,
+    mlflow,
     notebook,
     processing,
     serverless,
@@ -15,6 +17,7 @@ from sagecost.domain.kinds import (
     studio_app,
     training,
     transform,
+    warm_pool,
 )
 from sagecost.domain.kinds.spec import KindSpec
 from sagecost.models.ledger import ResourceKind
@@ -31,6 +34,10 @@ KINDS: tuple[KindSpec, ...] = (
     inference_component.SPEC,
     studio_app.SPEC,
     space.SPEC,
+    # issue 12 (helper e): warm pools, MLflow, HyperPod
+    warm_pool.SPEC,
+    mlflow.SPEC,
+    hyperpod.SPEC,
 )
 
 

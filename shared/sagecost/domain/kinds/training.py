@@ -43,6 +43,11 @@ class TrainingBilling:
     instances: tuple[InstanceLine, ...]
     volume_gb: int | None
     spot: bool = False
+    warm_pool_status: str | None = None
+    """`WarmPoolStatus.Status` (`Available`, `InUse`, `Reused`, `Terminated`); None: no warm pool."""
+    warm_pool_seconds: int | None = None
+    """`WarmPoolStatus.ResourceRetainedBillableTimeInSeconds`: final once the pool is Terminated or Reused."""
+    warm_pool_reused_by: str | None = None
 
 
 def event_figures(event: TrainingJobEvent) -> tuple[tuple[InstanceLine, ...], int | None]:
