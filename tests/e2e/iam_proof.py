@@ -110,6 +110,8 @@ def _sagemaker_resources(operation: str, params: dict[str, Any]) -> list[str]:
                 f"app/{params['DomainId']}/{owner}/{params['AppType'].lower()}/{params['AppName']}",
             )
         ]
+    if noun == "MlflowTrackingServer":  # the ARN's resource type; the parameter is TrackingServerName
+        return [_arn("sagemaker", f"mlflow-tracking-server/{params['TrackingServerName'].lower()}")]
     name = params.get(f"{noun}Name")
     if name is None:
         raise LookupError(f"sagemaker:{operation}: no {noun}Name among {sorted(params)}")

@@ -27,9 +27,11 @@ from tests.integration.test_tag_enforcer import POLICY, create_call, create_trai
 
 from sagecost import clock, wiring
 from sagecost.adapters.ledger import DynamoLedger
+from sagecost.adapters.mlflow import Boto3MlflowServers
 from sagecost.adapters.sagemaker import Boto3SageMaker
 from sagecost.adapters.studio import Boto3StudioApps
 from sagecost.domain.idleness import IdleWarning
+from sagecost.local.fake_mlflow import FakeMlflowClient, FakeTrackingServer
 from sagecost.local.fake_studio import FakeApp, FakeSpace, FakeStudioClient
 from sagecost.models.budgets import Budget, BudgetPolicy
 from sagecost.models.config import KeyRule, SagecostConfig
@@ -127,6 +129,21 @@ def invoked(endpoint_name: str, *, at: datetime) -> None:
     )
 
 
+class RecordedMlflow:
+    """moto has no MLflow tracking servers: the fake, with each call recorded as its SageMaker action."""
+
+    def __init__(self, fake: FakeMlflowClient, recorder: CallRecorder) -> None:
+        self.fake, self.recorder = fake, recorder
+
+    def get_paginator(self, operation: str) -> Any:
+        self.recorder.record("sagemaker", "ListMlflowTrackingServers", {})
+        return self.fake.get_paginator(operation)
+
+    def describe_mlflow_tracking_server(self, **key: Any) -> dict[str, Any]:
+        self.recorder.record("sagemaker", "DescribeMlflowTrackingServer", key)
+        return self.fake.describe_mlflow_tracking_server(**key)
+
+
 class RecordedStudio:
     """moto has no Studio apps: the Studio fake, with each call recorded as the SageMaker action it stands
     for (ListApps, DescribeApp, DeleteApp), as a boto3 client's would be."""
@@ -200,6 +217,11 @@ def usage_sweeper(stack: DeployedStack, recorder: CallRecorder, monkeypatch: pyt
     )
     monkeypatch.setattr(
         wiring, "Boto3StudioApps", lambda _client: Boto3StudioApps(RecordedStudio(studio, recorder))
+    )
+    # an MLflow tracking server no event announced: ListMlflowTrackingServers, DescribeMlflowTrackingServer
+    mlflow = FakeMlflowClient([FakeTrackingServer("experiments", created, size="Small", account=ACCOUNT)])
+    monkeypatch.setattr(
+        wiring, "Boto3MlflowServers", lambda _client: Boto3MlflowServers(RecordedMlflow(mlflow, recorder))
     )
     read_tags = Boto3SageMaker.tags
 
