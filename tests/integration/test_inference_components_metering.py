@@ -1,12 +1,16 @@
 """Inference components on moto's DynamoDB: an endpoint hosting two components splits its instance-hours
 by their reserved compute, parts and unreserved rest adding up exactly to the endpoint's cost, whatever
-order (and however many times) the endpoint's events and the components' CloudTrail calls arrive."""
+order (and however many times) the endpoint's events and the components' CloudTrail calls arrive.
+
+Updates and deletions are kept on the component's pointer and applied by the hourly sweep (`settle`), so
+each call costs at most two requests; the records are the same as if they were applied at once."""
 
 from __future__ import annotations
 
 import copy
 import json
 import random
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -26,7 +30,8 @@ from sagecost.models.events import parse_event
 from sagecost.models.ledger import Dimension, ResourceKind, UsageRecord
 from sagecost.services.usage import UsageMeter
 from sagecost.services.usage.inference_components import InferenceComponentMeter
-from sagecost.services.usage.writer import UsageWriter
+from sagecost.services.usage.results import SweepReport
+from sagecost.services.usage.writer import UsageWriter, WriteBatch
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "kinds"
 DAY = datetime(2026, 10, 7, tzinfo=UTC)
@@ -116,6 +121,12 @@ def meter_on(ledger: DynamoLedger, prices: PriceBook) -> UsageMeter:
     )
 
 
+def settle(meter: UsageMeter, now: datetime = DAY + timedelta(hours=20)) -> None:
+    """The hourly sweep (moto lists no endpoint; the feed's endpoint no longer bills by then): it applies
+    the updates and deletions the components' pointers keep."""
+    meter.sweep(now)
+
+
 def fresh_ledger(name: str) -> DynamoLedger:
     client = boto3.client("dynamodb")
     client.create_table(**table_create_args(load_template(), table_name=name))
@@ -143,6 +154,7 @@ def test_an_endpoint_hosting_two_components_splits_its_hours_by_reserved_gpus_ex
     meter = meter_on(ledger, prices)
     for raw in feed():
         meter.record(parse_event(raw))
+    settle(meter)
 
     records = list(ledger.records("2026-10"))
     # hand-computed (GPU-hours of 4) per interval 08-12 | 12-13 | 13-15 | 15-18 | 18-19 | 19-20:
@@ -176,6 +188,7 @@ def test_replaying_the_calls_and_events_three_times_shuffled_gives_the_same_ledg
     meter = meter_on(ledger, prices)
     for raw in feed():
         meter.record(parse_event(raw))
+    settle(meter)
     expected = ledger_view(ledger)
 
     for seed in range(3):
@@ -185,6 +198,7 @@ def test_replaying_the_calls_and_events_three_times_shuffled_gives_the_same_ledg
         again = meter_on(replayed, prices)
         for raw in shuffled:
             again.record(parse_event(raw))
+        settle(again)
         assert ledger_view(replayed) == expected
         assert replayed.month_total("2026-10").cost == 12 * RATE
 
@@ -199,6 +213,7 @@ def test_a_deletion_that_arrives_before_the_creation_is_kept_and_applied(
     meter.record(parse_event(deleted))  # pointer unknown yet: kept on the component's pointer
     for raw in raws:
         meter.record(parse_event(raw))
+    settle(meter)
     assert by_name(list(ledger.records("2026-10")))["llama-3-8b-ic"][0] == Decimal("3.75")
 
 
@@ -212,8 +227,10 @@ def test_a_late_deletion_takes_back_the_parts_metered_after_it(
     deleted = raws.pop(5)
     for raw in raws:
         meter.record(parse_event(raw))
+    settle(meter)
     assert any(r.resource_name == "llama-3-8b-ic" and r.start == at(19) for r in ledger.records("2026-10"))
     meter.record(parse_event(deleted))
+    settle(meter, at(21))
     records = list(ledger.records("2026-10"))
     assert not any(r.resource_name == "llama-3-8b-ic" and r.start >= at(18) for r in records)
     assert by_name(records)["llama-3-8b-ic"] == (Decimal("3.75"), Decimal("26.5875"))
@@ -262,3 +279,114 @@ def test_the_sweep_finds_a_component_no_call_announced_and_deletes_one_sagemaker
     assert {(r.tags.project, r.tags.owner) for r in mistral} == {("chat", "carol")}
     # one list per hosting endpoint; describe and tags once, for the component the ledger did not know
     assert client.calls == {"ListInferenceComponents": 1, "DescribeInferenceComponent": 1, "ListTags": 1}
+
+
+def counting(ledger: DynamoLedger) -> Counter[str]:
+    """Every DynamoDB request the ledger sends, by operation (as bench's RequestCounter counts them)."""
+    counts: Counter[str] = Counter()
+
+    def on_send(event_name: str, **_: Any) -> None:
+        counts[event_name.rsplit(".", 1)[-1]] += 1
+
+    ledger.client.meta.events.register_first("before-send", on_send)
+    return counts
+
+
+def test_every_component_call_costs_at_most_one_read_and_one_transaction(
+    ledger: DynamoLedger, prices: PriceBook
+) -> None:
+    meter = meter_on(ledger, prices)
+    counts = counting(ledger)
+    raws = feed()
+    deleted = raws.pop(5)
+    calls = {"CreateInferenceComponent": 0, "UpdateInferenceComponentRuntimeConfig": 0}
+    # a deletion before its creation, then everything, each call delivered three times
+    for raw in [deleted, *raws]:
+        name = raw["detail"].get("eventName")
+        for delivery in range(3):
+            counts.clear()
+            meter.record(parse_event(copy.deepcopy(raw)))
+            if name is None:
+                continue
+            assert sum(counts.values()) <= 2, (name, delivery, counts)
+            assert set(counts) <= {"BatchGetItem", "TransactWriteItems"}
+            assert counts["BatchGetItem"] == 1
+            if name in calls and delivery == 0:
+                calls[name] += 1
+                assert counts == {"BatchGetItem": 1, "TransactWriteItems": 1}, (name, counts)
+            if delivery > 0:  # a duplicate only reads
+                assert counts == {"BatchGetItem": 1}, (name, counts)
+    assert calls == {"CreateInferenceComponent": 2, "UpdateInferenceComponentRuntimeConfig": 2}
+    # the first delivery of a deletion (before its creation, or after it) also writes once
+    counts.clear()
+    meter.record(parse_event(call("cloudtrail-DeleteInferenceComponent.json", at(19), "delete-again")))
+    assert counts == {"BatchGetItem": 1, "TransactWriteItems": 1}
+    # the sweep then reads the endpoints with pending changes once and writes each once
+    counts.clear()
+    settle(meter)
+    assert counts["BatchGetItem"] == 1
+    assert counts["TransactWriteItems"] == 1
+    assert sum(r.cost or 0 for r in ledger.records("2026-10")) == 12 * RATE
+
+
+def test_an_update_applied_by_the_sweep_gives_the_records_an_immediate_application_gave(
+    ledger: DynamoLedger, prices: PriceBook
+) -> None:
+    # at once: the pending changes are applied right after each call (what the meter did before)
+    config = SagecostConfig()
+    component_meter = InferenceComponentMeter(UsageWriter(ledger, prices, config))
+    meter = UsageMeter(
+        ledger, Boto3SageMaker(boto3.client("sagemaker")), prices, config, kind_meters=[component_meter]
+    )
+    for raw in feed():
+        meter.record(parse_event(raw))
+        report = SweepReport()
+        component_meter.sweep(
+            at(20), {t.resource.arn: t for t in ledger.open_timelines()}, report, WriteBatch(ledger, report)
+        )
+        assert not any(t.pending_on_host for t in ledger.open_timelines())
+    immediate = ledger_view(ledger)
+
+    # later: every update and deletion waits for the one sweep after the endpoint was deleted
+    later = fresh_ledger("sagecost-ic-later")
+    meter = meter_on(later, prices)
+    for raw in feed():
+        meter.record(parse_event(raw))
+    assert any(t.pending_on_host for t in later.open_timelines())
+    settle(meter, at(20) + timedelta(minutes=55))
+    assert not any(t.pending_on_host for t in later.open_timelines())
+    assert ledger_view(later) == immediate
+    assert later.month_total("2026-10").cost == ledger.month_total("2026-10").cost == 12 * RATE
+
+
+def test_a_creation_whose_change_needs_several_transactions_writes_the_pointer_within_the_limit(
+    ledger: DynamoLedger, prices: PriceBook
+) -> None:
+    # the endpoint metered to 08:00 only; the creation comes 40 hours later: metering up to it takes
+    # several midnight steps, the first of which also carries the pointer, each within the limit
+    config = SagecostConfig()
+    limit = 8  # the change is 8 writes, the pointer 1: without room kept for it, one step of 9 items
+    meter = UsageMeter(
+        ledger,
+        Boto3SageMaker(boto3.client("sagemaker")),
+        prices,
+        config,
+        kind_meters=[InferenceComponentMeter(UsageWriter(ledger, prices, config, transaction_limit=limit))],
+    )
+    for raw in feed()[:2]:
+        meter.record(parse_event(raw))
+    sizes: list[int] = []
+    send = ledger.client.transact_write_items
+
+    def counted(**kwargs: Any) -> Any:
+        sizes.append(len(kwargs["TransactItems"]))
+        return send(**kwargs)
+
+    ledger.client.transact_write_items = counted  # type: ignore[method-assign]
+    meter.record(parse_event(call("cloudtrail-CreateInferenceComponent.json", at(48), "create-late")))
+    assert len(sizes) > 1 and max(sizes) <= limit
+    pointer, _ = ledger.load_timeline(IC + "llama-3-8b-ic")
+    assert pointer is not None and pointer.host_arn is not None and not pointer.pending_on_host
+    endpoint, _ = ledger.load_timeline(pointer.host_arn)
+    assert endpoint is not None and endpoint.metered_until == at(48)
+    assert [c.event_id for c in endpoint.inference_components] == ["create-late"]

@@ -392,7 +392,9 @@ class DynamoLedger:
             "version": timeline.version,
             "doc": timeline.model_dump_json(),
         }
-        if timeline.is_billing:
+        # inference components (issue 12): a component's pointer with changes its endpoint has not applied
+        # yet is listed with the open resources, so the hourly sweep finds it without another read
+        if timeline.is_billing or timeline.pending_on_host:
             attributes["open_pk"] = "OPEN"
             attributes["open_sk"] = bounded_key(
                 f"{timeline.resource.kind.value}#{timeline.resource.arn}", SORT_KEY_BYTES
@@ -439,29 +441,47 @@ class DynamoLedger:
         self, changes: Sequence[tuple[TimelineChange, int, EndpointConfigSnapshot | None]]
     ) -> None:
         """Write timeline changes in one transaction: all of them, or (ConcurrentUpdate) none."""
-        actions = self.batch_actions(changes)
+        self._transact(self.batch_actions(changes), [change.timeline for change, _, _ in changes])
+
+    def _transact(self, actions: list[dict[str, Any]], timelines: Sequence[ResourceTimeline]) -> None:
         if len(actions) > TRANSACTION_LIMIT:
             raise ValueError(f"{len(actions)} writes do not fit one transaction; meter in smaller steps")
         try:
             self.client.transact_write_items(TransactItems=actions)  # type: ignore[arg-type]
         except self.client.exceptions.TransactionCanceledException as error:
             if _is_condition_failure(error):
-                arns = ", ".join(change.timeline.resource.arn for change, _, _ in changes)
-                raise ConcurrentUpdate(arns) from error
+                raise ConcurrentUpdate(", ".join(t.resource.arn for t in timelines)) from error
             raise
 
     def commit(
-        self, change: TimelineChange, expected_version: int, *, config: EndpointConfigSnapshot | None = None
+        self,
+        change: TimelineChange,
+        expected_version: int,
+        *,
+        config: EndpointConfigSnapshot | None = None,
+        also: Sequence[tuple[ResourceTimeline, int]] = (),
     ) -> None:
-        """Write a timeline change: its records, deletions, aggregate deltas and the new timeline."""
-        self.commit_many([(change, expected_version, config)])
+        """Write a timeline change: its records, deletions, aggregate deltas and the new timeline.
 
-    def load_timelines(self, arns: Sequence[str]) -> dict[str, ResourceTimeline]:
-        """Several resources' timelines by ARN, in BatchGetItem requests of 100 (absent ones are left out)."""
+        `also` (inference components, issue 12): other timelines put in the same transaction, each as
+        (timeline, expected version), stored at the next version and conditional on the expected one."""
+        if not also:
+            self.commit_many([(change, expected_version, config)])
+            return
+        puts = [t.model_copy(update={"version": expected + 1}) for t, expected in also]
+        actions = self.batch_actions([(change, expected_version, config)])
+        actions += [
+            {"Put": self._timeline_put(t, expected)} for t, (_, expected) in zip(puts, also, strict=True)
+        ]
+        self._transact(actions, [change.timeline, *puts])
+
+    def load_timelines(self, arns: Sequence[str], *, consistent: bool = False) -> dict[str, ResourceTimeline]:
+        """Several resources' timelines by ARN, in BatchGetItem requests of 100 (absent ones are left out);
+        `consistent` for a read that a conditional write follows (issue 12)."""
         keys = [{"pk": resource_pk(arn), "sk": "STATE"} for arn in sorted(set(arns))]
         timelines = [
             ResourceTimeline.model_validate_json(item["doc"])
-            for item in self._batch_get(keys, consistent=False)
+            for item in self._batch_get(keys, consistent=consistent)
         ]
         return {timeline.resource.arn: timeline for timeline in timelines}
 

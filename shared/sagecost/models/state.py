@@ -183,6 +183,11 @@ class ResourceTimeline(BaseModel):
         return self.transitions[-1] if self.transitions else None
 
     @property
+    def pending_on_host(self) -> bool:
+        """An inference component's pointer with changes its known endpoint has not applied (issue 12)."""
+        return self.host_arn is not None and bool(self.inference_components)
+
+    @property
     def is_billing(self) -> bool:
         current = self.current
         return current is not None and bool(current.lines)

@@ -3,17 +3,33 @@ hosting records `domain.kinds.inference_component` then splits among them (the e
 the one source of its usage, so the endpoint's events and the sweep keep the split as they meter).
 
 Requests per call, none of them a SageMaker read (the request carries the reserved compute, copy count
-and tags): `CreateInferenceComponent` reads the endpoint's timeline (one consistent GetItem batch) and
-writes it in one transaction, and puts the component's pointer item (its hosting endpoint) once, the
-first time; `UpdateInferenceComponent`, `UpdateInferenceComponentRuntimeConfig` and
-`DeleteInferenceComponent` name only the component, so they read its pointer, then the endpoint's
-timeline, and write one transaction. A call for a component whose creation sagecost never saw (created
-before it was deployed) changes nothing and says so.
+and tags), at most two (DESIGN "Performance targets"):
+
+- `CreateInferenceComponent` names its endpoint: ONE consistent BatchGetItem reads the component's
+  pointer item and the endpoint's timeline, and ONE transaction writes the endpoint's change (with any
+  changes the pointer kept, below) and the pointer (its host now known, nothing left pending), each
+  conditional on its version. A duplicate delivery reads once and writes nothing.
+- `UpdateInferenceComponent`, `UpdateInferenceComponentRuntimeConfig` and `DeleteInferenceComponent` name
+  only the component: they read its pointer and put it with the change added to what it keeps pending (one
+  read, one transaction; a duplicate writes nothing). The endpoint applies it later: the creation applies
+  what came before it; once the host is known, a pointer with pending changes is listed with the open
+  resources, and the hourly sweep (which lists those anyway) reads their endpoints (one BatchGetItem per
+  100) and writes each endpoint's change together with its pointers cleared (one transaction). This holds
+  for an endpoint that no longer bills too (a late update within the sealed horizon still re-splits it).
+  The endpoint's own events do not apply them: that would take a second read.
+
+A change keeps the call's eventTime, so its cut points and record ids are the ones an immediate
+application would have given: only WHEN the ledger shows the re-split changes (within the hour), not what
+it shows. A change older than the endpoint's sealed horizon is dropped when applied, as before. A call for
+a component whose creation sagecost never saw (created before it was deployed) waits on its pointer
+until the sweep discovers the component, and says so.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
+from functools import partial
 
 from botocore.exceptions import ClientError
 
@@ -29,6 +45,9 @@ from sagecost.models.ledger import ResourceKind
 from sagecost.models.state import ComponentChange, ResourceTimeline
 from sagecost.services.usage.results import MeteringResult, Outcome, SweepReport
 from sagecost.services.usage.writer import UsageWriter, WriteBatch, new_timeline
+
+POINTERS_PER_WRITE = 25
+"""Pointers cleared in one sweep transaction: the endpoint's change keeps the rest of the 100 items."""
 
 
 class InferenceComponentMeter:
@@ -74,59 +93,79 @@ class InferenceComponentMeter:
             arn=arn,
             attribution=attribution,
         )
-        return self.writer.with_retries(lambda _: self._record(arn, name, region, host, change))
+        if host is not None:
+            return self.writer.with_retries(lambda _: self._create(arn, name, region, host, change))
+        return self.writer.with_retries(lambda _: self._note(arn, name, region, change))
 
-    def _record(
-        self, arn: str, name: str, region: str, host: str | None, change: ComponentChange
-    ) -> MeteringResult:
-        """Apply the change to the hosting endpoint's timeline. The component's pointer item says which
-        endpoint hosts it (Update and Delete calls name only the component); until its creation is seen,
-        the pointer keeps the changes that came first, and the creation applies them with its own."""
+    def _note(self, arn: str, name: str, region: str, change: ComponentChange) -> MeteringResult:
+        """An update or deletion: kept on the component's pointer for its endpoint to apply (one read, one
+        write)."""
         key = arn.lower()  # Delete calls carry no ARN: the pointer is found by the name, in lower case
         pointer, _ = self.ledger.load_timeline(key)
         pointer = pointer or new_timeline(key, ResourceKind.INFERENCE_COMPONENT, name, region)
-        if host is None and pointer.host_arn is None:
-            pending = ic.merged(pointer.inference_components, [change])
-            if pending == pointer.inference_components:
-                return MeteringResult(Outcome.DUPLICATE, "already kept")
-            self._put(pointer.model_copy(update={"inference_components": pending}), pointer.version)
+        pending = ic.merged(pointer.inference_components, [change])
+        if pending == pointer.inference_components:
+            return MeteringResult(Outcome.DUPLICATE, "already kept")
+        self._put(pointer.model_copy(update={"inference_components": pending}), pointer.version)
+        if pointer.host_arn is None:
             return MeteringResult(
                 Outcome.RECORDED, f"{change.action} of {name} kept until its creation is seen"
             )
-        target = host or pointer.host_arn
-        assert target is not None
-        changes = [change, *pointer.inference_components]
-        result = self._apply(target, region, changes)
-        if host is not None and (pointer.host_arn != host or pointer.inference_components):
-            # after the endpoint's write: should this put fail, the redelivery applies the pending again
-            self._put(
-                pointer.model_copy(update={"host_arn": host, "inference_components": ()}), pointer.version
-            )
-        return result
+        return MeteringResult(Outcome.RECORDED, f"{change.action} of {name} kept for the hourly sweep")
 
-    def _put(self, timeline: ResourceTimeline, version: int) -> None:
+    def _create(self, arn: str, name: str, region: str, host: str, change: ComponentChange) -> MeteringResult:
+        """A creation: the pointer and the endpoint's timeline in one read, both written in one transaction
+        (the endpoint's change also applies what the pointer kept)."""
+        key = arn.lower()
+        found = self.ledger.load_timelines([key, host], consistent=True).values()
+        pointer = next((t for t in found if t.resource.kind is ResourceKind.INFERENCE_COMPONENT), None)
+        endpoint = next((t for t in found if t.resource.kind is ResourceKind.ENDPOINT), None)
+        pointer = pointer or new_timeline(key, ResourceKind.INFERENCE_COMPONENT, name, region)
+        endpoint = endpoint or new_timeline(host, ResourceKind.ENDPOINT, host.rsplit("/", 1)[-1], region)
+        also = []
+        if pointer.host_arn != host or pointer.inference_components:
+            cleared = pointer.model_copy(update={"host_arn": host, "inference_components": ()})
+            also.append((cleared, pointer.version))
+        return self._apply_to(endpoint, [change, *pointer.inference_components], also)
+
+    def _put(
+        self, timeline: ResourceTimeline, version: int, also: Sequence[tuple[ResourceTimeline, int]] = ()
+    ) -> None:
         self.ledger.commit(
-            TimelineChange(timeline=timeline.model_copy(update={"version": version + 1})), version
+            TimelineChange(timeline=timeline.model_copy(update={"version": version + 1})), version, also=also
         )
 
     def _apply(self, host: str, region: str, incoming: list[ComponentChange]) -> MeteringResult:
         loaded, _ = self.ledger.load_timeline(host)
         timeline = loaded or new_timeline(host, ResourceKind.ENDPOINT, host.rsplit("/", 1)[-1], region)
+        return self._apply_to(timeline, incoming, [])
+
+    def _apply_to(
+        self,
+        timeline: ResourceTimeline,
+        incoming: list[ComponentChange],
+        also: Sequence[tuple[ResourceTimeline, int]],
+    ) -> MeteringResult:
+        """The changes applied to the endpoint's timeline, written in one transaction with `also` (the
+        pointers, as (timeline, expected version)): the pointers are written even when the endpoint is not."""
         horizon = timeline.horizon
         fresh = [c for c in incoming if horizon is None or c.at >= horizon]
         changes = ic.compacted(ic.merged(timeline.inference_components, fresh), horizon)
         if changes == timeline.inference_components:
+            if also:
+                first, version = also[0]
+                self._put(first, version, also[1:])
             return MeteringResult(Outcome.DUPLICATE, "already known")
         updated = timeline.model_copy(update={"inference_components": changes})
         if timeline.metered_until is not None:
             # re-split what is metered (and meter up to the call, as an endpoint event would)
             until = max(timeline.metered_until, *(c.at for c in fresh))
-            result = self.writer.advance(updated, [], until, None)
+            result = self.writer.advance(updated, [], until, None, also=also)
             if result.outcome is not Outcome.DUPLICATE:
                 return result
         # nothing metered moves (the endpoint's own events have not come, or it bills nothing now): the
         # change is kept on the timeline for the usage to come
-        self._put(updated, timeline.version)
+        self._put(updated, timeline.version, also)
         return MeteringResult(Outcome.RECORDED, "kept for its endpoint's usage")
 
     def sweep(
@@ -136,15 +175,18 @@ class InferenceComponentMeter:
         report: SweepReport,
         batch: WriteBatch,
     ) -> None:
-        """For each billing endpoint that hosts components: ListInferenceComponents (pages of 100); a
+        """First the changes the components' pointers keep for their endpoints are applied (`_settle_all`).
+        Then, for each billing endpoint that hosts components: ListInferenceComponents (pages of 100); a
         component the ledger does not know is described (and its tags listed) once, as created when
         SageMaker says (or at the sealed horizon, if before); one the ledger has in force but SageMaker no
         longer lists is deleted now. Component pointers never bill, so nothing is popped from
         `open_timelines`; the endpoints' own hours are metered by the endpoint sweep, flushed first so
-        that these writes start from its versions."""
+        that these writes start from its versions.
+        Pointers are popped from `open_timelines` (those with pending changes are listed there)."""
+        batch.flush()
+        self._settle_all(open_timelines, report)
         if self.reader is None:
             return
-        batch.flush()
         for timeline in self.ledger.open_timelines():
             config = timeline.endpoint_config
             config_hosts = config is not None and any(v.hosts_inference_components for v in config.variants)
@@ -195,5 +237,44 @@ class InferenceComponentMeter:
         self, summary: InferenceComponentSummary, host: str, region: str, change: ComponentChange
     ) -> MeteringResult:
         return self.writer.with_retries(
-            lambda _: self._record(summary.arn, summary.name, region, host, change)
+            lambda _: self._create(summary.arn, summary.name, region, host, change)
         )
+
+    def _settle_all(self, open_timelines: dict[str, ResourceTimeline], report: SweepReport) -> None:
+        """Apply what the pointers listed with the open resources keep: their endpoints read in one
+        BatchGetItem per 100, then one transaction per endpoint (per `POINTERS_PER_WRITE` of its pointers)
+        writing its change and clearing those pointers, each redone from a fresh read after a race."""
+        pointers = [t for t in open_timelines.values() if t.resource.kind is ResourceKind.INFERENCE_COMPONENT]
+        waiting: dict[str, list[ResourceTimeline]] = {}
+        for pointer in pointers:
+            del open_timelines[pointer.resource.arn]
+            if pointer.host_arn is not None and pointer.inference_components:
+                waiting.setdefault(pointer.host_arn, []).append(pointer)
+        if not waiting:
+            return
+        hosts = self.ledger.load_timelines(sorted(waiting), consistent=True)
+        for host, on_host in sorted(waiting.items()):
+            for start in range(0, len(on_host), POINTERS_PER_WRITE):
+                chunk = on_host[start : start + POINTERS_PER_WRITE]
+                result = self.writer.with_retries(partial(self._settle, host, chunk, hosts.get(host)))
+                if result.records:
+                    report.add(result)
+
+    def _settle(
+        self, host: str, pointers: list[ResourceTimeline], endpoint: ResourceTimeline | None, reload: bool
+    ) -> MeteringResult:
+        region = pointers[0].resource.region
+        if reload:  # after a race: the endpoint and these pointers as they are now, in one read
+            found = self.ledger.load_timelines([host, *(p.resource.arn for p in pointers)], consistent=True)
+            endpoint = next((t for t in found.values() if t.resource.kind is ResourceKind.ENDPOINT), None)
+            pointers = [t for t in found.values() if t.resource.kind is ResourceKind.INFERENCE_COMPONENT]
+        endpoint = endpoint or new_timeline(host, ResourceKind.ENDPOINT, host.rsplit("/", 1)[-1], region)
+        changes = [c for p in pointers for c in p.inference_components]
+        also = [
+            (p.model_copy(update={"inference_components": ()}), p.version)
+            for p in pointers
+            if p.inference_components
+        ]
+        if not also:
+            return MeteringResult(Outcome.NOTHING_TO_METER, "nothing pending")
+        return self._apply_to(endpoint, changes, also)

@@ -124,6 +124,7 @@ class UsageWriter:
         *,
         batch: WriteBatch | None = None,
         retry: Callable[[], MeteringResult] | None = None,
+        also: Sequence[tuple[ResourceTimeline, int]] = (),
     ) -> MeteringResult:
         """Meter the timeline up to `until` in as many transactions as it takes (one, nearly always).
 
@@ -135,22 +136,26 @@ class UsageWriter:
 
         With a `batch` (the sweep), the change's last step joins the batch's next transaction instead,
         and `retry` redoes it alone should that transaction lose a race with another writer.
+
+        `also` (inference components, issue 12): other timelines, as (timeline, expected version), put in
+        the first transaction that writes (never batched), which then holds that many fewer of the change's
+        own writes. Nothing is written when the change is a duplicate.
         """
         tags = snapshot(timeline.tags, self.config.tag_keys)
         result = MeteringResult(Outcome.DUPLICATE, "no change")
         remaining = list(incoming)
         while True:
-            limit = self.transaction_limit - (config_to_cache is not None)
+            limit = self.transaction_limit - (config_to_cache is not None) - len(also)
             step, change = _largest_step(timeline, remaining, until, limit, self.prices, tags)
             result.sealed += [SealedChange(timeline.resource.arn, t) for t in change.too_late]
             if _unchanged(timeline, change.timeline):
                 return result  # a duplicate delivery: nothing to write
-            if batch is not None and retry is not None and step >= until:
+            if batch is not None and retry is not None and step >= until and not also:
                 batch.add(PendingWrite(change, timeline.version, config_to_cache, retry))
                 _collect(result, change)
                 return result
-            self.ledger.commit(change, timeline.version, config=config_to_cache)
-            config_to_cache = None
+            self.ledger.commit(change, timeline.version, config=config_to_cache, also=also)
+            config_to_cache, also = None, ()
             _collect(result, change)
             if step >= until:
                 return result
