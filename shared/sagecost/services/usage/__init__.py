@@ -1,8 +1,10 @@
 """Metering: SageMaker events and the hourly sweep become priced usage in the ledger.
 
-`recorder` (one event) and `sweep` (the hourly schedule) apply each kind's rules (`domain.kinds`) and make
-the reads those allow; `writer` is the one way usage reaches the ledger. `UsageMeter` is what the
-composition root builds and the handlers call."""
+Each resource kind has a meter (a `KindMeter`: `jobs`, `endpoints`, `notebooks`, `studio`, ...) that applies
+its domain rules (`domain.kinds`) to its events and its part of the sweep, making only the reads those
+allow; `recorder` sends each event to its kind's meter, `sweep` runs every kind's sweep and closes what
+vanished, and `writer` is the one way usage reaches the ledger. `UsageMeter` is what the composition root
+builds and the handlers call."""
 
 from __future__ import annotations
 
@@ -14,7 +16,10 @@ from sagecost.adapters.sagemaker import SageMakerReader
 from sagecost.domain.pricing import PriceBook
 from sagecost.models.config import SagecostConfig
 from sagecost.models.events import SageMakerEvent
+from sagecost.services.usage.endpoints import EndpointConfigMeter, EndpointMeter
+from sagecost.services.usage.jobs import ProcessingMeter, TrainingMeter, TransformMeter
 from sagecost.services.usage.kind_meter import KindMeter
+from sagecost.services.usage.notebooks import NotebookMeter
 from sagecost.services.usage.recorder import UsageRecorder
 from sagecost.services.usage.results import MeteringResult, Outcome, SealedChange, Source, SweepReport
 from sagecost.services.usage.sweep import UsageSweep
@@ -40,17 +45,34 @@ class UsageMeter:
         self.prices = prices
         self.config = config
         self.writer = UsageWriter(ledger, prices, config, transaction_limit=transaction_limit)
-        self.recorder = UsageRecorder(self.writer, sagemaker, kind_meters)
-        self.sweeper = UsageSweep(self.writer, sagemaker, kind_meters)
+        self.kind_meters = tuple(kind_meters)
+        self._reader = sagemaker
+        self._build()
+
+    def _build(self) -> None:
+        """The five kinds every deployment meters through the SageMaker reader, then the others, in the
+        order the sweep runs them (endpoints before the kinds that hang off them)."""
+        built_in: tuple[KindMeter, ...] = (
+            TrainingMeter(self.writer, self._reader),
+            ProcessingMeter(self.writer, self._reader),
+            TransformMeter(self.writer, self._reader),
+            EndpointConfigMeter(self.writer),
+            EndpointMeter(self.writer, self._reader),
+            NotebookMeter(self.writer, self._reader),
+        )
+        meters = built_in + self.kind_meters
+        self.recorder = UsageRecorder(meters)
+        self.sweeper = UsageSweep(self.writer, meters)
 
     @property
     def sagemaker(self) -> SageMakerReader:
-        return self.recorder.sagemaker
+        return self._reader
 
     @sagemaker.setter
     def sagemaker(self, reader: SageMakerReader) -> None:
-        """Both the recorder and the sweep read through `reader` from now on (tests answer reads so)."""
-        self.recorder.sagemaker = self.sweeper.sagemaker = reader
+        """The built-in kinds read through `reader` from now on (tests answer reads so)."""
+        self._reader = reader
+        self._build()
 
     def record(self, event: SageMakerEvent) -> MeteringResult:
         """Meter one validated event. Idempotent: a duplicate delivery changes nothing."""

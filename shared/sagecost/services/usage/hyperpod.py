@@ -19,7 +19,7 @@ from sagecost.models.ledger import ResourceKind
 from sagecost.models.state import ResourceTimeline
 from sagecost.observability import logger
 from sagecost.services.usage.results import MeteringResult, SweepReport
-from sagecost.services.usage.sweep import _observed
+from sagecost.services.usage.timelines import hold_open, observed
 from sagecost.services.usage.writer import UsageWriter, WriteBatch, new_timeline, with_tags
 
 
@@ -66,9 +66,7 @@ class HyperPodMeter:
             clusters = self.clusters.clusters()
         except (ClientError, BotoCoreError) as error:
             logger.warning("HyperPod clusters not listed: %s", error)
-            mine = [a for a, t in open_timelines.items() if t.resource.kind is ResourceKind.HYPERPOD_CLUSTER]
-            for arn in mine:
-                open_timelines.pop(arn)  # kept open: a failed listing closes nothing
+            hold_open(open_timelines, ResourceKind.HYPERPOD_CLUSTER)  # a failed listing closes nothing
             return
         for cluster in clusters:
             self._sweep_cluster(cluster, open_timelines.pop(cluster.arn, None), now, report, batch)
@@ -95,7 +93,7 @@ class HyperPodMeter:
             if current is None:
                 current = new_timeline(listed.arn, ResourceKind.HYPERPOD_CLUSTER, listed.name)
                 current = self._tagged(current, listed.created)
-            incoming = _observed(current, described.status, lines, listed.created, now)
+            incoming = observed(current, described.status, lines, listed.created, now)
             return self.writer.advance(
                 current, incoming, now, None, batch=into, retry=self.writer.alone(attempt)
             )

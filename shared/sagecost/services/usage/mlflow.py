@@ -19,7 +19,7 @@ from sagecost.models.ledger import ResourceKind
 from sagecost.models.state import ResourceTimeline, Transition
 from sagecost.observability import logger
 from sagecost.services.usage.results import MeteringResult, SweepReport
-from sagecost.services.usage.sweep import _observed
+from sagecost.services.usage.timelines import hold_open, observed
 from sagecost.services.usage.writer import UsageWriter, WriteBatch, new_timeline, with_tags
 
 
@@ -119,9 +119,7 @@ class MlflowMeter:
             servers = self.servers.tracking_servers()
         except (ClientError, BotoCoreError) as error:
             logger.warning("MLflow tracking servers not listed: %s", error)
-            mine = [a for a, t in open_timelines.items() if t.resource.kind is ResourceKind.MLFLOW_SERVER]
-            for arn in mine:
-                open_timelines.pop(arn)  # kept open: a failed listing closes nothing
+            hold_open(open_timelines, ResourceKind.MLFLOW_SERVER)  # a failed listing closes nothing
             return
         for server in servers:
             self._sweep_server(server, open_timelines.pop(server.arn, None), now, report, batch)
@@ -149,7 +147,7 @@ class MlflowMeter:
             if size is not None:
                 current = with_size(current, size)
             lines = mlflow.server_lines(server.status, size)
-            incoming = _observed(current, server.status, lines, server.last_modified, now)
+            incoming = observed(current, server.status, lines, server.last_modified, now)
             return self.writer.advance(
                 current, incoming, now, None, batch=into, retry=self.writer.alone(attempt)
             )

@@ -23,9 +23,10 @@ from sagecost.domain.kinds.spec import KindSpec
 from sagecost.domain.timeline import due_for_sweep
 from sagecost.models.events import ApiCallEvent, SageMakerEvent
 from sagecost.models.ledger import ResourceKind
-from sagecost.models.state import BillingLine, ResourceTimeline, Transition
+from sagecost.models.state import ResourceTimeline
 from sagecost.observability import logger
 from sagecost.services.usage.results import MeteringResult, SweepReport
+from sagecost.services.usage.timelines import observed
 from sagecost.services.usage.writer import UsageWriter, WriteBatch, new_timeline, with_tags, with_volume
 
 LISTING_ERRORS = (ClientError, BotoCoreError)
@@ -71,25 +72,6 @@ def _listing(
         for kept in mine.values():
             open_timelines.pop(kept, None)
     return mine, listed
-
-
-def _observed(
-    timeline: ResourceTimeline,
-    status: str,
-    lines: tuple[BillingLine, ...],
-    changed: datetime | None,
-    now: datetime,
-) -> list[Transition]:
-    """A transition for what the sweep saw when it differs from what the ledger knows: at the listed
-    change time if it is after what the ledger knows, else now."""
-    current = timeline.current
-    if current is not None and current.status == status and current.lines == lines:
-        return []
-    at = changed if changed is not None and (current is None or changed > current.at) else now
-    at = min(at, now)
-    return [
-        Transition(at=at, status=status, lines=lines, event_id=f"sweep@{now.isoformat()}", source="sweep")
-    ]
 
 
 def _stale(timeline: ResourceTimeline | None, created: datetime | None) -> bool:
@@ -202,7 +184,7 @@ class StudioAppMeter:
             if tags:
                 current = with_tags(current, tags, app.created or now)
             lines = apps.app_lines(status, app.app_type, instance_type)
-            incoming = _observed(current, status, lines, app.created if status == apps.RUNNING else None, now)
+            incoming = observed(current, status, lines, app.created if status == apps.RUNNING else None, now)
             return self.writer.advance(
                 current, incoming, now, None, batch=into, retry=self.writer.alone(attempt)
             )
@@ -314,7 +296,7 @@ class SpaceMeter:
                 current = with_tags(current, tags, space.created or now)
             lines = spaces.space_lines(status, found_volume or current.volume_gb)
             changed = space.created if current.current is None else space.last_modified
-            incoming = _observed(current, status, lines, changed, now)
+            incoming = observed(current, status, lines, changed, now)
             return self.writer.advance(
                 current, incoming, now, None, batch=into, retry=self.writer.alone(attempt)
             )
