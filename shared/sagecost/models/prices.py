@@ -32,6 +32,10 @@ class Component(StrEnum):
     ML_STORAGE = "ml-storage"
 
 
+ESTIMATED_COMPONENTS = frozenset({Component.SERVERLESS_INFERENCE})
+"""Components whose usage is estimated (from CloudWatch), never read from a billed quantity: their records
+are marked `estimated` and the month's report says how much of it there is."""
+
 PriceUnit = Literal["hour", "GB-month"]
 
 ML_STORAGE_VOLUME = "gp2"

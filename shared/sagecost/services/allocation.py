@@ -44,6 +44,7 @@ from sagecost.models.allocation import (
 )
 from sagecost.models.config import SagecostConfig
 from sagecost.models.ledger import UNTAGGED, Dimension, ResourceLine
+from sagecost.models.prices import ESTIMATED_COMPONENTS
 from sagecost.reports.focus import focus_csv, focus_rows
 from sagecost.reports.html import render_html
 from sagecost.reports.spreadsheet import text_cell, write_csv
@@ -125,6 +126,8 @@ class MonthEndAllocator:
         for cost in direct:
             metered_by_project[cost.project] = metered_by_project.get(cost.project, Decimal(0)) + cost.cost
         resource_items = [a for a in self.ledger.aggregates(month, Dimension.RESOURCE) if a.records]
+        if note := estimated_note(resource_items):
+            notes.append(note)
         reconciliation = None
         if bill is not None:
             reconciliation = Reconciliation(
@@ -313,3 +316,19 @@ def deliver(
     location = sink.put(month_end.report.month, render_outputs(month_end, tag_keys))
     publish(summary_notice(month_end.report, location))
     return location
+
+
+def estimated_note(resource_items: list[Aggregate]) -> str | None:
+    """What of the month is an estimate rather than a metered quantity: serverless on-demand compute, from
+    CloudWatch (`Component.SERVERLESS_INFERENCE` holds only estimated records), trued up by the bill."""
+    estimated = [
+        item for item in resource_items if ResourceLine.parse(item.value).component in ESTIMATED_COMPONENTS
+    ]
+    if not estimated:
+        return None
+    cost = sum((item.cost for item in estimated), Decimal(0))
+    return (
+        f"estimated: {cents(cost)} USD of serverless on-demand compute ({len(estimated)} resource lines),"
+        " from CloudWatch invocations x latency, not a billed quantity; the reconciliation with the bill"
+        " trues it up"
+    )
