@@ -98,24 +98,26 @@ def meter(ledger: DynamoLedger, prices: PriceBook, studio: FakeStudioClient) -> 
 
 
 class Requests:
-    """AWS requests made: the Studio fake's calls and the ledger's DynamoDB transactions."""
+    """AWS requests made: the Studio fake's calls and the ledger's DynamoDB reads and transactions."""
 
     def __init__(
         self, ledger: DynamoLedger, studio: FakeStudioClient, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         self.studio = studio
-        self.transactions = 0
+        self.dynamodb = 0
         client = ledger.client
-        original = client.transact_write_items
+        for operation in ("transact_write_items", "batch_get_item", "get_item", "query"):
+            monkeypatch.setattr(client, operation, self._counted(getattr(client, operation)))
 
+    def _counted(self, original: Any) -> Any:
         def counted(**kwargs: Any) -> Any:
-            self.transactions += 1
+            self.dynamodb += 1
             return original(**kwargs)
 
-        monkeypatch.setattr(client, "transact_write_items", counted)
+        return counted
 
     def total(self) -> int:
-        return sum(self.studio.calls.values()) + self.transactions
+        return sum(self.studio.calls.values()) + self.dynamodb
 
 
 @pytest.fixture
@@ -152,9 +154,10 @@ def test_a_jupyterlab_app_on_g5_for_3_hours_is_3_studio_instance_hours_of_the_sp
     assert sum(r.cost or 0 for r in records) == 3 * STUDIO_RATE
     assert {(r.tags.project, r.tags.team, r.tags.owner) for r in records} == {("fraud", "risk", "alice")}
     assert (records[0].start, records[-1].end) == (T0, T0 + timedelta(hours=3))
-    # and no event made more than two requests (one read at most, one transaction)
-    assert per_event == [1, 2, 1]
-    assert requests.studio.calls == {"ListTags": 1}
+    # and no event made more than two requests: one ledger read (for CreateApp it holds the space's tags
+    # too) and one transaction
+    assert per_event == [2, 2, 2]
+    assert requests.studio.calls == {}
     assert not any(t.resource.arn == APP_ARN for t in ledger.open_timelines())
 
 
@@ -295,7 +298,7 @@ def test_space_storage_from_create_to_delete_space_and_the_default_size_read_onc
     for raw in (create_space(start), delete_space(start + timedelta(days=1))):
         before = requests.total()
         meter.record(parse_event(raw))
-        assert requests.total() - before == 1  # no read: one transaction
+        assert requests.total() - before == 2  # one ledger read, one transaction
     records = ledger.resource_records(SPACE_ARN)
     assert sum(r.quantity for r in records) == pytest.approx(Decimal(50 * 24) / 744, abs=Decimal("1e-5"))
     assert {(r.component, r.instance_type, r.tags.project) for r in records} == {
@@ -354,3 +357,33 @@ def test_replaying_the_studio_calls_three_times_shuffled_gives_the_same_records(
     app = [row for row in in_order if row[4] == "ml.g5.xlarge"]
     assert sum(row[1] for row in app) == Decimal(4)
     assert {row[3] for row in in_order} == {"fraud"}
+
+
+def test_a_user_profiles_app_gets_the_profiles_tags_from_the_next_sweep_within_two_requests_an_event(
+    meter: UsageMeter, ledger: DynamoLedger, studio: FakeStudioClient, requests: Requests
+) -> None:
+    # Given a KernelGateway app of user profile alice, whose profile (not metered, so not in the ledger)
+    # carries the business tags, and which SageMaker lists as running
+    profile = f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:user-profile/{DOMAIN}/alice"
+    studio.profile_tags[profile] = TAGS
+    studio.spaces.clear()  # only the profile's app in this account
+    app = "sagemaker-data-science-ml-m5-large-6789abcdef0123456"
+    studio.apps.append(
+        FakeApp(DOMAIN, "alice", "KernelGateway", app, T0, instance_type="ml.m5.large", account=ACCOUNT)
+    )
+    # When its CreateApp is recorded: one ledger read, one transaction, no ListTags
+    before = requests.total()
+    meter.record(parse_event(call("cloudtrail-CreateApp-userprofile.json", T0)))
+    assert requests.total() - before == 2
+    assert studio.calls == {}
+    app_arn = f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:app/{DOMAIN}/alice/kernelgateway/{app}"
+    # Then the next sweep reads the profile's tags once and moves the usage metered so far to them
+    meter.sweep(T0 + timedelta(hours=2))
+    records = app_records(ledger, app_arn)
+    assert sum(r.quantity for r in records) == Decimal(2)
+    assert {(r.tags.project, r.tags.owner) for r in records} == {("fraud", "alice")}
+    assert studio.calls.get("ListTags") == 1
+    # and later sweeps do not ask again
+    meter.sweep(T0 + timedelta(hours=3))
+    assert studio.calls.get("ListTags") == 1
+    assert {r.tags.project for r in app_records(ledger, app_arn)} == {"fraud"}

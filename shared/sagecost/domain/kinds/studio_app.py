@@ -81,6 +81,14 @@ class AppKey:
     def arn(self, region: str, account: str) -> str:
         return f"arn:{partition(region)}:sagemaker:{region}:{account}:{self.resource_id}"
 
+    def owner_ledger_arn(self, region: str, account: str) -> str:
+        """The key of the owner's timeline in the ledger (spaces are metered, keyed in lower case)."""
+        kind = "space" if self.in_space else "user-profile"
+        return (
+            f"arn:{partition(region)}:sagemaker:{region}:{account}:"
+            + f"{kind}/{self.domain_id}/{self.owner}".lower()
+        )
+
     def owner_arn(self, region: str, account: str) -> str:
         """The space's or user profile's ARN, whose tags the app carries (as the request spells the name)."""
         kind = "space" if self.in_space else "user-profile"

@@ -1,11 +1,12 @@
 """Studio apps and Studio spaces' storage: the service side of `domain.kinds.studio_app` and
 `domain.kinds.space` (KindMeters, registered in `wiring.usage_meter`).
 
-Per event: at most one SageMaker read (CreateApp: ListTags of the app's space or user profile, whose tags
-Studio propagates to the app) and one DynamoDB transaction. DeleteApp, CreateSpace and DeleteSpace read
-nothing. The sweep lists apps and spaces (pages of 100, all domains) and reads more only for what the
-ledger does not have: DescribeApp and ListTags for an app no event announced, DescribeSpace for a space
-whose size is not known yet (and ListTags for one no event announced)."""
+Per event: one ledger read and one DynamoDB transaction. A CreateApp in a space the ledger knows takes the
+space's tags (Studio propagates them to the app) from the same read; an app of a user profile, or of a
+space created before sagecost, gets its owner's tags from the next sweep (one ListTags, once), which
+moves the usage already metered to them. The sweep lists apps and spaces (pages of 100, all domains)
+and reads more only for what the ledger does not have: DescribeApp and ListTags for an app no event
+announced, DescribeSpace for a space whose size is not known yet (and ListTags for one no event announced)."""
 
 from __future__ import annotations
 
@@ -98,20 +99,20 @@ class StudioAppMeter:
         key = apps.AppKey.from_request(event.detail.request_parameters)
         region, account = _region_account(event)
         transition = apps.event_transition(event, key)
-        tags: dict[str, str] | None = None
-        if event.detail.event_name == "CreateApp":
-            # Studio's TagPropagation: the app carries its space's (or user profile's) tags
-            tags = {
-                **(self.sagemaker.tags(key.owner_arn(region, account)) or {}),
-                **(event.detail.tags or {}),
-            }
         arn = key.arn(region, account)
         instance_type = apps.requested_instance_type(event.detail.request_parameters)
+        creation = event.detail.event_name == "CreateApp"
 
-        def attempt(_: bool) -> MeteringResult:
-            timeline, _config = self.ledger.load_timeline(arn)
-            timeline = timeline or new_timeline(arn, ResourceKind.STUDIO_APP, key.display_name, region)
-            timeline = with_tags(timeline, tags, transition.at)
+        def attempt(reload: bool) -> MeteringResult:
+            # one read: the app's timeline and, for a CreateApp in a space, the space's (whose tags Studio
+            # propagates to the app: TagPropagation); a user profile's tags, or those of a space the ledger
+            # never saw, are read by the next sweep, so that no event costs more than two requests
+            owner = key.owner_ledger_arn(region, account) if creation and key.in_space else None
+            loaded = self.ledger.load_timelines([arn, *([owner] if owner else [])], consistent=reload)
+            timeline = loaded.get(arn) or new_timeline(arn, ResourceKind.STUDIO_APP, key.display_name, region)
+            if creation:
+                inherited = loaded[owner].tags if owner is not None and owner in loaded else {}
+                timeline = with_tags(timeline, {**inherited, **(event.detail.tags or {})}, transition.at)
             if instance_type is not None:
                 timeline = timeline.model_copy(update={"instance_type": instance_type})
             return self.writer.advance(timeline, [transition], transition.at, None)
@@ -152,7 +153,12 @@ class StudioAppMeter:
     ) -> MeteringResult | None:
         arn = timeline.resource.arn if timeline is not None else None
         tags: dict[str, str] | None = None
-        if arn is None:
+        if timeline is not None and not timeline.tags and timeline.tags_at is None:
+            # its CreateApp found no tags in the ledger (a user profile's app, or a space sagecost never
+            # saw): the owner's tags, read once; the usage already metered moves to them
+            region, account = _arn_parts(timeline.resource.arn)
+            tags = self.sagemaker.tags(key.owner_arn(region, account)) or {}
+        elif arn is None:
             # running, and not open in the ledger: no event announced it (or its CreateApp was lost)
             described = self.studio.app_arn(app) if self.studio is not None else None
             if described is None:
@@ -163,6 +169,7 @@ class StudioAppMeter:
             if _stale(loaded, app.created):
                 return None
             tags = self.sagemaker.tags(key.owner_arn(region, account))
+        assert arn is not None
         found_arn = arn
 
         def attempt(reload: bool, into: WriteBatch | None) -> MeteringResult:
@@ -183,6 +190,9 @@ class StudioAppMeter:
                 )
             if tags:
                 current = with_tags(current, tags, app.created or now)
+            elif tags is not None and current.tags_at is None:
+                # the owner has no tags: said once, not asked again every hour
+                current = current.model_copy(update={"tags_at": app.created or now})
             lines = apps.app_lines(status, app.app_type, instance_type)
             incoming = observed(current, status, lines, app.created if status == apps.RUNNING else None, now)
             return self.writer.advance(
