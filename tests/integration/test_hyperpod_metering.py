@@ -78,18 +78,26 @@ EVENTS = [
 ]
 
 
-def test_events_bill_every_group_by_its_current_count_and_read_tags_once(
+def test_events_bill_every_group_by_its_current_count_and_the_sweep_reads_tags_once(
     ledger: DynamoLedger, prices: PriceBook
 ) -> None:
     meter, client = build(ledger, prices)
-    for event in EVENTS:
+    # the events of the first hours (they carry no tags, and read none: one ledger read, one transaction)
+    early = [e for e in EVENTS if e["time"] < (T0 + timedelta(hours=1)).isoformat()]
+    for event in early:
+        meter.record(parse_event(event))
+    assert client.calls == {}
+    # the hourly sweep reads the cluster's tags once (and DescribeCluster, as every hour)
+    meter.sweep(T0 + timedelta(hours=1))
+    for event in EVENTS[len(early) :]:
         meter.record(parse_event(event))
     # workers: 2 x 10.5 h + 4 x 1.5 h = 27; controller: 1 x 12 h (still there while Deleting) ...
     expected = {"ml.g5.12xlarge": Decimal(27), "ml.m5.xlarge": Decimal(12)}
     assert instance_hours(ledger) == expected
     assert ledger.month_total("2026-10").cost == Decimal(27) * Decimal("7.09") + Decimal(12) * Decimal("0.23")
+    # ... all of it on the cluster's tags, the hour metered before the sweep read them included
     assert {(r.tags.project, r.tags.team) for r in ledger.records()} == {("llm", "research")}
-    assert client.calls == {"ListTags": 1}  # the first event only; each event: <= 1 read + 1 transaction
+    assert client.calls["ListTags"] == 1
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])

@@ -1,9 +1,9 @@
 """HyperPod clusters (`domain.kinds.hyperpod`): state-change events and the hourly sweep keep each
 cluster's timeline of instance groups x current counts.
 
-Requests per event: the timeline's BatchGetItem, ListTags only for a cluster the ledger has no tags of
-(events carry none), one transaction. Sweep: ListClusters pages, and one DescribeCluster per cluster
-(node counts change without an event), ListTags for a cluster first seen by the sweep."""
+Requests per event: the timeline's BatchGetItem and one transaction. Events carry no tags: the sweep reads
+a cluster's tags once (ListTags), and the usage metered before moves to them. Sweep: ListClusters pages,
+and one DescribeCluster per cluster (node counts change without an event)."""
 
 from __future__ import annotations
 
@@ -46,14 +46,17 @@ class HyperPodMeter:
         timeline = timeline or new_timeline(
             detail.cluster_arn, ResourceKind.HYPERPOD_CLUSTER, detail.cluster_name, event.region
         )
-        timeline = self._tagged(timeline, event.time)
         return self.writer.advance(timeline, [hyperpod.event_transition(event)], event.time, None)
 
     def _tagged(self, timeline: ResourceTimeline, at: datetime) -> ResourceTimeline:
-        """The cluster's tags, read once (ListTags) when the ledger has none."""
+        """The cluster's tags, read once (ListTags) when the ledger never read them; an untagged cluster is
+        noted as read (`tags_at`), so it is not asked again every hour."""
         if timeline.tags_at is not None:
             return timeline
-        return with_tags(timeline, self.clusters.tags(timeline.resource.arn), at)
+        tags = self.clusters.tags(timeline.resource.arn)
+        if tags:
+            return with_tags(timeline, tags, at)
+        return timeline.model_copy(update={"tags_at": at})
 
     def sweep(
         self,
@@ -92,7 +95,7 @@ class HyperPodMeter:
                 current, _ = self.ledger.load_timeline(listed.arn)
             if current is None:
                 current = new_timeline(listed.arn, ResourceKind.HYPERPOD_CLUSTER, listed.name)
-                current = self._tagged(current, listed.created)
+            current = self._tagged(current, listed.created)
             incoming = observed(current, described.status, lines, listed.created, now)
             return self.writer.advance(
                 current, incoming, now, None, batch=into, retry=self.writer.alone(attempt)
