@@ -22,7 +22,6 @@ ABOVE_THE_FLOOR = {
 
 @pytest.fixture(scope="module")
 def measured() -> dict[str, bench.KindResult]:
-    bench.prepare_environment()
     return {result.kind: result for result in kinds.measure_kind_event_requests(per_kind=1)}
 
 
