@@ -28,6 +28,7 @@ from bench import (
 )
 from bench.allocation import measure_allocation
 from bench.idle import section_idle
+from bench.kinds import SWEEP_N as KINDS_SWEEP_N
 from bench.tag_sweep import section_tag_sweep
 
 
@@ -77,7 +78,11 @@ def section_requests(per_kind: int) -> None:
             "         (the '- duplicate' rows); BatchGetItem reads of the ledger's own state count",
         ],
     )
-    results = bench.measure_event_requests(per_kind)
+    print_event_requests(bench.measure_event_requests(per_kind))
+
+
+def print_event_requests(results: Sequence[bench.KindResult]) -> None:
+    """Section 1's table and notes (section 10 prints the new kinds' with it)."""
     rows = []
     for r in results:
         over = r.max - REQUEST_TARGET
@@ -484,6 +489,86 @@ def section_layer(repeats: int) -> None:
     note("target (DESIGN.md): <= 150 ms per handler on the built layer, python3.12")
 
 
+# --- 10 ---------------------------------------------------------------------------------------------
+
+
+def section_kinds(per_kind: int, n: int, why: str | None) -> None:
+    from bench import kinds
+
+    header(
+        10,
+        "The new kinds (issue 12): AWS requests per event, and sweep requests at N of each kind",
+        [
+            "run:     wiring.usage_meter(LocalAdapters(...)): every kind meter a deployed function",
+            "         registers, DynamoLedger on in-process moto, the local fakes for the SageMaker APIs",
+            "         moto lacks (Studio, inference components, MLflow, HyperPod), FakeSageMaker and",
+            "         FakeHourlyMetrics",
+            "count:   DynamoDB as in 1 (botocore before-send); the fakes through a counting proxy: one",
+            "         request per call and one per page paginated; FakeSageMaker's reads (listings in pages",
+            "         of 100); GetMetricData per 500 series. Events: tests/fixtures/kinds, re-addressed",
+            f"input:   {per_kind} resource(s) per kind, each event delivered then again at once",
+            "         (the '- duplicate' rows)",
+        ],
+    )
+    print_event_requests(kinds.measure_kind_event_requests(per_kind))
+    note(kinds.SWEEP_ONLY)
+    note("setup events of built-in kinds (endpoint configs, endpoints in service): delivered, not counted")
+    print()
+    began = time.perf_counter()
+    results = kinds.measure_kind_sweeps(n)
+    baseline = next(r for r in results if r.kind == "baseline")
+    base = {run.label: run.total for run in baseline.runs}
+    rows = []
+    for result in results:
+        for run in result.runs:
+            own = run.total - base[run.label]
+            rows.append(
+                [
+                    result.kind,
+                    str(result.n),
+                    run.label,
+                    str(run.total),
+                    str(own) if result.n else "-",
+                    f"{own / result.n:.2f}" if result.n else "-",
+                    f"{sum(n for (_, op), n in run.operations.items() if is_list(op))}",
+                    f"{run.records}",
+                    f"{run.seconds:.1f}",
+                ]
+            )
+    print(
+        table(
+            [
+                "kind",
+                "N",
+                "sweep",
+                "requests",
+                "beyond baseline",
+                "per resource",
+                "list pages",
+                "records",
+                "sweep s",
+            ],
+            rows,
+            "lrlrrrrrr",
+        )
+    )
+    print()
+    note("each kind in its own ledger, the other kinds' listings empty: 'baseline' is what every sweep")
+    note("costs with nothing to meter (each listing's one empty page, the open-resources Query pages)")
+    note("list pages: List* requests (one resource's ListTags excluded); the design: ceil(N/100) each")
+    for result in results:
+        note(f"{result.kind} (N={result.n}): {result.what}; setup {result.setup_seconds:.1f} s")
+        for run in result.runs:
+            note(f"  {run.label}: {format_operations(run.operations)}")
+    if why:
+        note(why)
+    note(f"sweeps of section 10 took {time.perf_counter() - began:.0f} s (setup included)")
+
+
+def is_list(operation: str) -> bool:
+    return operation.startswith("List") and operation not in bench.FIXED_COST_LISTS
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small inputs (CI smoke): seconds, not minutes")
@@ -491,7 +576,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--section",
         type=int,
         action="append",
-        choices=range(1, 10),
+        choices=range(1, 11),
         help="run only this section (repeatable); default: all",
     )
     args = parser.parse_args(argv)
@@ -514,6 +599,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         ),
         8: lambda: section_idle(20 if quick else 1000),
         9: lambda: section_layer(2 if quick else 5),
+        10: lambda: section_kinds(
+            1 if quick else 5,
+            10 if quick else KINDS_SWEEP_N,
+            "--quick: N=10 (a full run sweeps N=1000 of each kind)" if quick else None,
+        ),
     }
     started = time.perf_counter()
     print(
