@@ -329,8 +329,8 @@ def hosting_endpoint(endpoint: str, config: str, at: datetime) -> dict[str, Any]
 
 KIND_ROWS = (
     "Studio space CreateSpace",
-    "Studio app CreateApp in a space (ListTags of the space)",
-    "Studio app CreateApp of a user profile (ListTags of the profile)",
+    "Studio app CreateApp in a space (its tags from the space's timeline)",
+    "Studio app CreateApp of a user profile (its tags from the next sweep)",
     "Studio app DeleteApp",
     "Studio space DeleteSpace",
     "inference component CreateInferenceComponent",
@@ -342,8 +342,8 @@ KIND_ROWS = (
     "MLflow StopMlflowTrackingServer",
     "MLflow StartMlflowTrackingServer (size in the ledger)",
     "MLflow DeleteMlflowTrackingServer",
-    "MLflow StartMlflowTrackingServer, server never seen (size read)",
-    "HyperPod InService, first event (ListTags)",
+    "MLflow StartMlflowTrackingServer, server never seen (size from the next sweep)",
+    "HyperPod InService, first event (tags from the next sweep)",
     "HyperPod Updating, count change",
     "HyperPod Deleting",
     "blue/green deployment, canary fleet (Baking)",

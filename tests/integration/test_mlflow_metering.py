@@ -102,15 +102,20 @@ def test_replaying_the_calls_three_times_shuffled_gives_the_same_records(
     assert server_hours(ledger) == {"Small": Decimal(12), "Medium": Decimal(3)}
 
 
-def test_a_start_of_a_server_sagecost_never_saw_created_describes_it_once(
+def test_a_start_of_a_server_sagecost_never_saw_created_is_priced_once_the_sweep_describes_it(
     ledger: DynamoLedger, prices: PriceBook
 ) -> None:
     meter, client = build(ledger, prices)
     client.servers.append(FakeTrackingServer("team-mlflow", created=T0 - timedelta(days=30), size="Large"))
+    # the Start names no size and reads nothing (two requests): its hour is metered at an unknown size
     meter.record(parse_event(call("Start", T0)))
+    assert client.calls == {}
+    assert server_hours(ledger) == {}
+    # the next sweep describes the server once and prices what ran since the Start at its size
+    meter.sweep(T0 + timedelta(hours=1))
     meter.record(parse_event(call("Stop", T0 + timedelta(hours=2))))
     assert server_hours(ledger) == {"Large": Decimal(2)}
-    assert client.calls == {"DescribeMlflowTrackingServer": 1}
+    assert client.calls == {"ListMlflowTrackingServers": 1, "DescribeMlflowTrackingServer": 1}
 
 
 def test_the_sweep_opens_a_running_server_meters_it_hourly_and_closes_it_once_gone(

@@ -98,10 +98,9 @@ class MlflowMeter:
         at = event.detail.event_time
         timeline, _ = self.ledger.load_timeline(arn)
         timeline = timeline or new_timeline(arn, ResourceKind.MLFLOW_SERVER, name, event.region)
-        status = mlflow.CALL_STATUSES[event.detail.event_name]
+        # a Start of a server whose size no call said (created before sagecost) is metered at an unknown
+        # size, unpriced: the next sweep describes it once and re-prices that usage (two requests an event)
         size = mlflow.requested_size(event) or size_before(timeline, at)
-        if mlflow.needs_size(status, size):
-            size = self.servers.tracking_server_size(name)
         if size is not None:
             timeline = with_size(timeline, size)
         timeline = with_tags(timeline, event.detail.tags, at)
