@@ -20,6 +20,7 @@ from sagecost.adapters.notifier import SnsNotifier
 from sagecost.adapters.sagemaker import Boto3SageMaker
 from sagecost.domain.pricing import PriceBook
 from sagecost.local import events
+from sagecost.local.fake_governed import GovernedClient
 from sagecost.models.config import KeyRule, Mode, PolicyKind, SagecostConfig, TagPolicy
 from sagecost.models.events import InvalidEvent, parse_event
 from sagecost.models.tagging import Recheck
@@ -529,7 +530,8 @@ def test_the_tag_sweep_fixes_existing_resources_in_bulk_and_then_finds_nothing_t
             Tags=[{"Key": k, "Value": v} for k, v in tags.items()],
         )
     policy = POLICY.model_copy(update={"default_mode": Mode.TAG, "modes": {}})
-    sagemaker = Boto3SageMaker(client)
+    # moto lists no spaces, user profiles, inference components or MLflow servers: the kind fakes do
+    sagemaker = Boto3SageMaker(GovernedClient(base=client))  # type: ignore[arg-type]
     tagging = ResourceTags(boto3.client("resourcegroupstaggingapi"))
 
     def sweep(apply: bool) -> Any:
