@@ -31,10 +31,13 @@ from sagecost.adapters.mlflow import Boto3MlflowServers
 from sagecost.adapters.sagemaker import Boto3SageMaker
 from sagecost.adapters.studio import Boto3StudioApps
 from sagecost.domain.idleness import IdleWarning
+from sagecost.local.fake_governed import GovernedClient
+from sagecost.local.fake_hyperpod import FakeCluster
+from sagecost.local.fake_inference_components import FakeInferenceComponent
 from sagecost.local.fake_mlflow import FakeMlflowClient, FakeTrackingServer
 from sagecost.local.fake_studio import FakeApp, FakeSpace, FakeStudioClient
 from sagecost.models.budgets import Budget, BudgetPolicy
-from sagecost.models.config import KeyRule, SagecostConfig
+from sagecost.models.config import KeyRule, Mode, PolicyKind, SagecostConfig
 from sagecost.models.idle import IdlePolicy, WorkingHours
 from sagecost.models.tagging import Recheck
 
@@ -244,8 +247,29 @@ def tag_enforcer(stack: DeployedStack, recorder: CallRecorder, monkeypatch: pyte
     from tag_enforcer.handler import lambda_handler
 
     budgets = BudgetPolicy(limits=(Budget(project="unassigned", monthly=Decimal(1)),))
-    teams = POLICY.model_copy(update={"team": KeyRule(key="Team", allowed=("risk", "growth"))})
+    teams = POLICY.model_copy(
+        update={
+            "team": KeyRule(key="Team", allowed=("risk", "growth")),
+            "modes": {**POLICY.modes, **ISSUE12_MODES},
+        }
+    )
     configure(stack, "TagEnforcerFunction", monkeypatch, SagecostConfig(tags=teams, budgets=budgets))
+    governed = issue12_on_fakes(recorder, monkeypatch)
+    endpoint("llm", {"Team": "risk"})  # the component's endpoint, whose tags it inherits
+    issue12_calls = [
+        create_call("CreateSpace", governed.studio.spaces[0].arn, {"domainId": "d-1", "spaceName": "team"}),
+        create_call(
+            "CreateInferenceComponent",
+            governed.components.components[0].arn,
+            {"inferenceComponentName": "ic-1", "endpointName": "llm"},
+        ),
+        create_call("CreateCluster", governed.hyperpod.clusters[0].arn, {"clusterName": "pretrain"}),
+        create_call(
+            "CreateMlflowTrackingServer",
+            governed.mlflow.servers[0].arn,
+            {"trackingServerName": "experiments"},
+        ),
+    ]
     trained = training_job("no-project", {"Team": "risk"})
     prep = processing_job("dev-prep", {"Environment": "dev", "Team": "nobody-knows"})
     created = [
@@ -270,7 +294,13 @@ def tag_enforcer(stack: DeployedStack, recorder: CallRecorder, monkeypatch: pyte
     ]
     clock.use(lambda: T0 + timedelta(minutes=1))
     with recorder.running("TagEnforcerFunction"):
-        assert lambda_handler(sqs_event(*created, "[]"), FakeLambdaContext())["batchItemFailures"] == []
+        assert (
+            lambda_handler(sqs_event(*created, *issue12_calls, "[]"), FakeLambdaContext())[
+                "batchItemFailures"
+            ]
+            == []
+        )
+    assert all(server.tags for server in governed.mlflow.servers)
     recheck = Recheck.model_validate({"arn": prep, "kind": "processing-job", "due": T0})
     clock.use(lambda: T0 + timedelta(minutes=31))
     with recorder.running("TagEnforcerFunction"):
@@ -279,13 +309,83 @@ def tag_enforcer(stack: DeployedStack, recorder: CallRecorder, monkeypatch: pyte
     assert "stopped" in [a["action"] for a in ledger(stack).actions()]
 
 
+class RecordedGoverned:
+    """moto lists no spaces, user profiles, inference components or MLflow servers: the issue-12 kinds'
+    fakes behind one client, each call recorded as the SageMaker action it stands for."""
+
+    def __init__(self, fake: GovernedClient, recorder: CallRecorder) -> None:
+        self.fake, self.recorder = fake, recorder
+
+    def get_paginator(self, operation: str) -> Any:
+        action = "".join(part.title() for part in operation.split("_"))
+        paginator, recorder = self.fake.get_paginator(operation), self.recorder
+
+        class Recorded:
+            def paginate(self, **request: Any) -> Any:
+                params = {"ResourceArn": request["ResourceArn"]} if "ResourceArn" in request else {}
+                recorder.record("sagemaker", action, params)
+                return paginator.paginate(**request)
+
+        return Recorded()
+
+    def add_tags(self, **request: Any) -> Any:
+        self.recorder.record("sagemaker", "AddTags", request)
+        return self.fake.add_tags(**request)
+
+
+ISSUE12_MODES = dict.fromkeys(
+    (
+        PolicyKind.SPACE,
+        PolicyKind.USER_PROFILE,
+        PolicyKind.INFERENCE_COMPONENT,
+        PolicyKind.HYPERPOD_CLUSTER,
+        PolicyKind.MLFLOW_TRACKING_SERVER,
+    ),
+    Mode.TAG,
+)
+ISSUE12_TYPES = (
+    ":space/",
+    ":user-profile/",
+    ":inference-component/",
+    ":cluster/",
+    ":mlflow-tracking-server/",
+)
+
+
+def issue12_on_fakes(recorder: CallRecorder, monkeypatch: pytest.MonkeyPatch) -> GovernedClient:
+    """An untagged space, inference component, HyperPod cluster and MLflow server on the fakes; the
+    adapter's listings of them, and its ListTags and AddTags of their ARNs, go there (recorded)."""
+    created = datetime.now(UTC) - timedelta(hours=1)
+    governed = GovernedClient()
+    governed.studio.spaces.append(FakeSpace("d-1", "team", created, account=ACCOUNT))
+    governed.components.components.append(FakeInferenceComponent("ic-1", "llm", created, account=ACCOUNT))
+    governed.hyperpod.clusters.append(FakeCluster("abcdef123456", "pretrain", created, account=ACCOUNT))
+    governed.mlflow.servers.append(FakeTrackingServer("experiments", created, account=ACCOUNT))
+    fakes = Boto3SageMaker(cast(Any, RecordedGoverned(governed, recorder)))
+    read_tags, add_tags = Boto3SageMaker.tags, Boto3SageMaker.add_tags
+    listed = Boto3SageMaker._issue12_governed
+
+    def tags(reader: Boto3SageMaker, arn: str) -> dict[str, str] | None:
+        return read_tags(fakes if any(k in arn for k in ISSUE12_TYPES) else reader, arn)
+
+    def add(writer: Boto3SageMaker, arn: str, added: dict[str, str]) -> bool:
+        return add_tags(fakes if any(k in arn for k in ISSUE12_TYPES) else writer, arn, added)
+
+    monkeypatch.setattr(Boto3SageMaker, "_issue12_governed", lambda _self: listed(fakes))
+    monkeypatch.setattr(Boto3SageMaker, "tags", tags)
+    monkeypatch.setattr(Boto3SageMaker, "add_tags", add)
+    return governed
+
+
 def tag_sweeper(stack: DeployedStack, recorder: CallRecorder, monkeypatch: pytest.MonkeyPatch) -> None:
     from tag_sweeper.handler import lambda_handler
 
-    configure(stack, "TagSweeperFunction", monkeypatch, SagecostConfig(tags=POLICY))
+    policy = POLICY.model_copy(update={"modes": {**POLICY.modes, **ISSUE12_MODES}})
+    configure(stack, "TagSweeperFunction", monkeypatch, SagecostConfig(tags=policy))
     notebook("untagged-notebook", {"Owner": "alice"})
     endpoint("untagged-endpoint", {"Owner": "bob"})
     training_job("untagged-job", {"Owner": "carol"})
+    issue12_on_fakes(recorder, monkeypatch)
     with recorder.running("TagSweeperFunction"):
         report = lambda_handler({}, FakeLambdaContext())
     assert report["fixed"] >= 1

@@ -10,14 +10,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import boto3
 import pytest
 
+from sagecost.adapters.sagemaker import Boto3SageMaker
 from sagecost.adapters.tagging_api import ResourceTags
 from sagecost.cli import main
 from sagecost.local import events
+from sagecost.local.fake_governed import GovernedClient
 from sagecost.local.fake_sagemaker import FakeSageMaker
 from sagecost.models.config import KeyRule, Mode, PolicyKind, TagPolicy
 from sagecost.services.tag_sweep import sweep_tags
@@ -38,6 +40,16 @@ POLICY = TagPolicy(
     team=KeyRule(key="Team", default="unknown-team"),
     default_mode=Mode.TAG,
 )
+
+
+@pytest.fixture(autouse=True)
+def _issue12_kinds_on_the_fakes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """moto lists no spaces, user profiles, inference components or MLflow servers: the sweep lists them
+    from the (empty) fakes here; test_new_kinds_tag_enforcement sweeps them."""
+    listed = Boto3SageMaker._issue12_governed
+    monkeypatch.setattr(
+        Boto3SageMaker, "_issue12_governed", lambda _self: listed(Boto3SageMaker(cast(Any, GovernedClient())))
+    )
 
 
 def tags_of(arn: str) -> dict[str, str]:

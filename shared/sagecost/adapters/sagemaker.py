@@ -16,11 +16,14 @@ from sagecost.domain.metering import JobFigures, instance_lines, transform_lines
 from sagecost.models.config import PolicyKind
 from sagecost.models.events import upper_snake
 from sagecost.models.state import EndpointConfigSnapshot, VariantSpec
+from sagecost.observability import logger
 
 if TYPE_CHECKING:
     from mypy_boto3_sagemaker import SageMakerClient
 
 PAGE_SIZE = 100
+GONE_STUDIO_STATUSES = frozenset({"Deleting", "Failed"})
+"""ListSpaces / ListUserProfiles statuses of a space or profile the tag sweep leaves alone."""
 
 
 @dataclass(frozen=True)
@@ -319,6 +322,54 @@ class Boto3SageMaker:
             for page in paginator.paginate(**filters, PaginationConfig={"PageSize": PAGE_SIZE}):
                 for summary in page.get(key, []):
                     yield kind, summary[arn_key]
+        yield from self._issue12_governed()
+
+    def _issue12_governed(self) -> Iterator[tuple[PolicyKind, str]]:
+        """Spaces, user profiles, inference components, HyperPod clusters and MLflow tracking servers, from
+        their List calls (the Tagging API lists only what has or had a tag). ListSpaces and ListUserProfiles
+        carry no ARN: it is built from the domain's (ListDomains), as `space/<domain id>/<space name>`.
+        A listing refused (AccessDenied while the role lacks it) is logged and its kind skipped: nothing of
+        it is written, and the other kinds are still swept."""
+        try:
+            domains = {d["DomainId"]: d["DomainArn"] for d in self._pages("list_domains", "Domains")}
+        except ClientError as error:
+            logger.warning("ListDomains failed: spaces and user profiles not swept", error=str(error))
+            domains = {}
+        for kind, operation, key, name_key in (
+            (PolicyKind.SPACE, "list_spaces", "Spaces", "SpaceName"),
+            (PolicyKind.USER_PROFILE, "list_user_profiles", "UserProfiles", "UserProfileName"),
+        ):
+            for summary in self._listed(operation, key) if domains else ():
+                domain_arn = domains.get(summary.get("DomainId", ""))
+                if domain_arn is None or summary.get("Status") in GONE_STUDIO_STATUSES:
+                    continue  # a domain created since ListDomains, or one on its way out
+                prefix = domain_arn.split(":domain/", 1)[0]
+                yield kind, f"{prefix}:{kind.value}/{summary['DomainId']}/{summary[name_key]}"
+        for kind, operation, key, arn_key in (
+            (
+                PolicyKind.INFERENCE_COMPONENT,
+                "list_inference_components",
+                "InferenceComponents",
+                "InferenceComponentArn",
+            ),
+            (PolicyKind.HYPERPOD_CLUSTER, "list_clusters", "ClusterSummaries", "ClusterArn"),
+            (
+                PolicyKind.MLFLOW_TRACKING_SERVER,
+                "list_mlflow_tracking_servers",
+                "TrackingServerSummaries",
+                "TrackingServerArn",
+            ),
+        ):
+            for summary in self._listed(operation, key):
+                yield kind, summary[arn_key]
+
+    def _listed(self, operation: str, key: str) -> list[dict[str, Any]]:
+        """Every page of a listing, or none if it is refused (logged)."""
+        try:
+            return list(self._pages(operation, key))
+        except ClientError as error:
+            logger.warning(f"{operation} failed: its kind is not swept", error=str(error))
+            return []
 
     # --- writes (tag enforcer) ---------------------------------------------------------------------
 

@@ -2,6 +2,9 @@
 
 A bulk view to find candidates, never a basis to write on: it is eventually consistent (a tag set moments ago
 may be missing) and lists only resources that have or had tags. Writers read ListTags first (tag_writes).
+`ResourceTypeFilters=["sagemaker"]` takes every SageMaker resource type (GetResources supports all types),
+spaces, user profiles, inference components, clusters and MLflow servers included; the SageMaker List calls
+(`Boto3SageMaker.governed_resources`) find the untagged ones, absent here.
 """
 
 from __future__ import annotations

@@ -366,6 +366,10 @@ def notebook(
     )
 
 
+RESPONSE_ARN_KEYS = {"CreateMlflowTrackingServer": "trackingServerArn"}
+"""Create* responses whose ARN member is not named after the operation (botocore's output shapes)."""
+
+
 def cloudtrail_create(
     operation: str,
     resource_arn: str,
@@ -391,7 +395,9 @@ def cloudtrail_create(
         "eventName": operation,
         "awsRegion": region,
         "requestParameters": request_parameters,
-        "responseElements": {f"{operation[6].lower()}{operation[7:]}Arn": resource_arn},
+        "responseElements": {
+            RESPONSE_ARN_KEYS.get(operation, f"{operation[6].lower()}{operation[7:]}Arn"): resource_arn
+        },
         "eventType": "AwsApiCall",
     }
     event = envelope(

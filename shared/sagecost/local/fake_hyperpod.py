@@ -61,6 +61,12 @@ class FakeHyperPodClient:
         cluster = self._find(ResourceArn, "ListTags")
         return {"Tags": [{"Key": k, "Value": v} for k, v in cluster.tags.items()]}
 
+    def add_tags(self, ResourceArn: str, Tags: list[dict[str, str]]) -> dict[str, Any]:
+        """AddTags: adds or overwrites, as the real call does (the caller decides what not to write)."""
+        self._count("AddTags")
+        self._find(ResourceArn, "AddTags").tags.update({t["Key"]: t["Value"] for t in Tags})
+        return {"Tags": Tags}
+
     def list_clusters(self, **kwargs: Any) -> dict[str, Any]:
         self._count("ListClusters")
         listed = sorted(self.clusters, key=lambda c: c.created, reverse=True)

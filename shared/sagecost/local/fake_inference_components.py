@@ -123,6 +123,14 @@ class FakeInferenceComponentsClient:
         c = self._named(kwargs["ResourceArn"], "ListTags")
         return {"Tags": [{"Key": k, "Value": v} for k, v in c.tags.items()]}
 
+    def add_tags(self, **kwargs: Any) -> dict[str, Any]:
+        """AddTags: adds or overwrites, as the real call does (the caller decides what not to write)."""
+        self._count("AddTags")
+        self._named(kwargs["ResourceArn"], "AddTags").tags.update(
+            {t["Key"]: t["Value"] for t in kwargs["Tags"]}
+        )
+        return {"Tags": kwargs["Tags"]}
+
     def list_inference_components(self, **kwargs: Any) -> dict[str, Any]:
         self.calls["ListInferenceComponents"] = self.calls.get("ListInferenceComponents", 0) + 1
         if self.failure is not None:

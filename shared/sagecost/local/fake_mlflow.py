@@ -23,6 +23,7 @@ class FakeTrackingServer:
     last_modified: datetime | None = None
     region: str = "us-east-1"
     account: str = "111122223333"
+    tags: dict[str, str] = field(default_factory=dict)
 
     @property
     def arn(self) -> str:
@@ -75,9 +76,32 @@ class FakeMlflowClient:
             raise self.failure
 
     def get_paginator(self, operation: str) -> TokenPaginator:
+        if operation == "list_tags":
+            return TokenPaginator(self.list_tags)
         if operation != "list_mlflow_tracking_servers":
-            raise NotImplementedError(f"the fake paginates ListMlflowTrackingServers only, not {operation}")
+            raise NotImplementedError(
+                f"the fake paginates ListMlflowTrackingServers and ListTags only, not {operation}"
+            )
         return TokenPaginator(self.list_mlflow_tracking_servers)
+
+    def _server(self, arn: str, operation: str) -> FakeTrackingServer:
+        for server in self.servers:
+            if arn in (server.arn, server.name) and server.status != "Deleted":
+                return server
+        raise ClientError(
+            {"Error": {"Code": "ResourceNotFound", "Message": f"Tracking server {arn} not found"}}, operation
+        )
+
+    def list_tags(self, ResourceArn: str, **_: Any) -> dict[str, Any]:
+        self._count("ListTags")
+        server = self._server(ResourceArn, "ListTags")
+        return {"Tags": [{"Key": k, "Value": v} for k, v in server.tags.items()]}
+
+    def add_tags(self, ResourceArn: str, Tags: list[dict[str, str]]) -> dict[str, Any]:
+        """AddTags: adds or overwrites, as the real call does (the caller decides what not to write)."""
+        self._count("AddTags")
+        self._server(ResourceArn, "AddTags").tags.update({t["Key"]: t["Value"] for t in Tags})
+        return {"Tags": Tags}
 
     def list_mlflow_tracking_servers(self, **kwargs: Any) -> dict[str, Any]:
         self._count("ListMlflowTrackingServers")

@@ -68,6 +68,11 @@ class _Paginator:
         if self.operation == "list_tags":
             yield {"Tags": self.client.tags_of(kwargs["ResourceArn"])}
             return
+        if self.operation in _TAG_SWEEP_LISTINGS:
+            key, items = self.client.tag_sweep_listing(self.operation)
+            for start in range(0, max(len(items), 1), 100):
+                yield {key: items[start : start + 100]}
+            return
         key, items = (
             ("Apps", [self.client.summary(a) for a in self.client.apps])
             if self.operation == "list_apps"
@@ -80,7 +85,13 @@ class _Paginator:
             yield {key: items[start : start + 100]}
 
 
-_OPERATIONS = {"list_apps": "ListApps", "list_spaces": "ListSpaces", "list_tags": "ListTags"}
+_TAG_SWEEP_LISTINGS = {"list_domains": "ListDomains", "list_user_profiles": "ListUserProfiles"}
+_OPERATIONS = {
+    "list_apps": "ListApps",
+    "list_spaces": "ListSpaces",
+    "list_tags": "ListTags",
+    **_TAG_SWEEP_LISTINGS,
+}
 
 
 @dataclass
@@ -148,6 +159,44 @@ class FakeStudioClient:
             {"Error": {"Code": "ValidationException", "Message": f"Resource {arn} does not exist"}},
             "ListTags",
         )
+
+    # --- what the tag sweep and the tag enforcer use -------------------------------------------------
+
+    def _profiles(self) -> list[tuple[str, str, str]]:
+        """(ARN, domain id, name) of the user profiles (`user-profile/<domain id>/<name>`)."""
+        return [
+            (arn, *arn.split(":user-profile/", 1)[1].split("/", 1))  # type: ignore[misc]
+            for arn in self.profile_tags
+        ]
+
+    def tag_sweep_listing(self, operation: str) -> tuple[str, list[dict[str, Any]]]:
+        """ListDomains (every domain a space, profile or app names, ARN `domain/<id>` in the account of
+        the first space or profile) and ListUserProfiles, as the real calls shape them (no profile ARN)."""
+        if operation == "list_user_profiles":
+            return "UserProfiles", [
+                {"DomainId": domain, "UserProfileName": name, "Status": "InService"}
+                for _, domain, name in self._profiles()
+            ]
+        prefixes = {s.domain_id: s.arn.split(":space/", 1)[0] for s in self.spaces}
+        prefixes |= {domain: arn.split(":user-profile/", 1)[0] for arn, domain, _ in self._profiles()}
+        prefix = next(iter(prefixes.values()), "arn:aws:sagemaker:us-east-1:123456789012")
+        domain_ids = {*prefixes, *(a.domain_id for a in self.apps)}
+        return "Domains", [
+            {"DomainId": d, "DomainArn": f"{prefixes.get(d, prefix)}:domain/{d}", "Status": "InService"}
+            for d in sorted(domain_ids)
+        ]
+
+    def add_tags(self, **request: Any) -> dict[str, Any]:
+        """AddTags on a space or user profile: adds or overwrites (as the real call does)."""
+        self._count("AddTags")
+        arn, added = request["ResourceArn"], {t["Key"]: t["Value"] for t in request["Tags"]}
+        self.tags_of(arn)  # the real call's error for an unknown resource
+        for space in self.spaces:
+            if space.arn == arn:
+                space.tags.update(added)
+                return {"Tags": request["Tags"]}
+        self.profile_tags[arn].update(added)
+        return {"Tags": request["Tags"]}
 
     def summary(self, app: FakeApp) -> dict[str, Any]:
         owner = {"SpaceName": app.owner} if app.is_space else {"UserProfileName": app.owner}

@@ -48,6 +48,17 @@ class PolicyKind(StrEnum):
     ENDPOINT_CONFIG = "endpoint-config"
     MODEL = "model"
     NOTEBOOK_INSTANCE = "notebook-instance"
+    # issue 12: Studio, inference components, HyperPod, MLflow. Studio apps are governed through the
+    # space or user profile that launches them: SageMaker adds a user profile's (or domain's) tags to
+    # every app it launches after they are set, never to apps already running (AddTags API reference;
+    # TagPropagation, https://docs.aws.amazon.com/sagemaker/latest/dg/custom-tags.html), and metering
+    # attributes an app's usage to its space's or user profile's tags. Tagging each short-lived app
+    # would fix one app's records and none of the next ones'.
+    SPACE = "space"
+    USER_PROFILE = "user-profile"
+    INFERENCE_COMPONENT = "inference-component"
+    HYPERPOD_CLUSTER = "cluster"
+    MLFLOW_TRACKING_SERVER = "mlflow-tracking-server"
 
 
 STOPPABLE_KINDS = frozenset({PolicyKind.TRAINING_JOB, PolicyKind.PROCESSING_JOB, PolicyKind.TRANSFORM_JOB})
@@ -150,7 +161,10 @@ class TagPolicy(BaseModel):
     production_values: tuple[str, ...] = Field(
         default=("prod", "production"), description="environment values that mean production (never stopped)"
     )
-    scope: tuple[PolicyKind, ...] = Field(default=tuple(PolicyKind), description="resource kinds governed")
+    scope: tuple[PolicyKind, ...] = Field(
+        default=tuple(PolicyKind),
+        description="resource kinds governed (default: all, the issue-12 kinds included, in `default_mode`)",
+    )
     default_mode: Mode = Mode.REPORT
     modes: dict[PolicyKind, Mode] = Field(default_factory=dict, description="a mode per resource kind")
     grace_period_minutes: int = Field(default=30, ge=0, le=7 * 24 * 60)

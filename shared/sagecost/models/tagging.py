@@ -19,8 +19,15 @@ CREATE_CALLS: dict[str, tuple[PolicyKind, str]] = {
     "CreateEndpointConfig": (PolicyKind.ENDPOINT_CONFIG, "endpointConfigArn"),
     "CreateModel": (PolicyKind.MODEL, "modelArn"),
     "CreateNotebookInstance": (PolicyKind.NOTEBOOK_INSTANCE, "notebookInstanceArn"),
+    # issue 12 (botocore 1.43 output members, camelCase as CloudTrail writes them)
+    "CreateSpace": (PolicyKind.SPACE, "spaceArn"),
+    "CreateUserProfile": (PolicyKind.USER_PROFILE, "userProfileArn"),
+    "CreateInferenceComponent": (PolicyKind.INFERENCE_COMPONENT, "inferenceComponentArn"),
+    "CreateCluster": (PolicyKind.HYPERPOD_CLUSTER, "clusterArn"),
+    "CreateMlflowTrackingServer": (PolicyKind.MLFLOW_TRACKING_SERVER, "trackingServerArn"),
 }
 """CloudTrail event name -> (resource kind, the responseElements key holding the new resource's ARN)."""
+SAGEMAKER_SOURCE = "sagemaker.amazonaws.com"
 
 
 @dataclass(frozen=True)
@@ -67,6 +74,8 @@ class CloudTrailCall(BaseModel):
         """The kind and ARN of the resource the call created, or None (failed call, another API)."""
         if self.error_code or self.event_name not in CREATE_CALLS:
             return None
+        if self.event_source and self.event_source != SAGEMAKER_SOURCE:
+            return None  # another service's Create* of the same name (EKS's CreateCluster)
         kind, arn_key = CREATE_CALLS[self.event_name]
         arn = (self.response_elements or {}).get(arn_key)
         return (kind, arn) if isinstance(arn, str) and arn else None

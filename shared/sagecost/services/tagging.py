@@ -99,6 +99,19 @@ def _parent_from_request(call: CloudTrailCall, kind: PolicyKind, arn: str) -> st
     if kind is PolicyKind.ENDPOINT_CONFIG and variants and isinstance(variants[0], dict):
         model = variants[0].get("modelName")
         return f"{prefix}:model/{str(model).lower()}" if model else None
+    return _issue12_parent(kind, prefix, parameters)
+
+
+def _issue12_parent(kind: PolicyKind, prefix: str, parameters: dict[str, object]) -> str | None:
+    """A component inherits from the endpoint it runs on, a private space from its owner's user profile.
+    (Not from the domain: its tags are Studio's to propagate, and reading them would take one more IAM
+    resource type for little: a user profile and a shared space inherit nothing.)"""
+    if kind is PolicyKind.INFERENCE_COMPONENT and parameters.get("endpointName"):
+        return f"{prefix}:endpoint/{str(parameters['endpointName']).lower()}"
+    ownership = parameters.get("ownershipSettings")
+    owner = ownership.get("ownerUserProfileName") if isinstance(ownership, dict) else None
+    if kind is PolicyKind.SPACE and parameters.get("domainId") and owner:
+        return f"{prefix}:user-profile/{parameters['domainId']}/{owner}"
     return None
 
 

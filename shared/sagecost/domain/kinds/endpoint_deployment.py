@@ -33,6 +33,7 @@ SPEC = KindSpec(
     component=Component.HOSTING,
     metering=Metering.TIMELINE,
     detail_types=("SageMaker Endpoint Deployment State Change",),
+    idle_signal=None,  # the second fleet of a deployment: the endpoint is judged, never its deployment
 )
 
 AFTER_THE_ENDPOINT_EVENT = timedelta(milliseconds=1)

@@ -65,7 +65,8 @@ SPEC = KindSpec(
     metering=Metering.TIMELINE,
     cloudtrail_calls=(CREATE, UPDATE, UPDATE_RUNTIME, DELETE),
     swept=False,
-    idle_signal=None,  # judged through its endpoint ("Invocations per inference component")
+    # never judged alone: its endpoint is, idle only when every component's `Invocations` read zero
+    idle_signal=None,
 )
 
 MICRO = Decimal("0.000001")

@@ -27,6 +27,7 @@ SPEC = KindSpec(
     metering=Metering.TIMELINE,
     cloudtrail_calls=("CreateSpace", "DeleteSpace"),
     swept=True,
+    idle_signal=None,  # a volume has no activity of its own: its apps are judged, never the space
 )
 
 DEFAULT_SPACE_VOLUME_GB = 5

@@ -30,7 +30,10 @@ SPEC = KindSpec(
     metering=Metering.TIMELINE,
     cloudtrail_calls=("CreateApp", "DeleteApp"),
     swept=True,
-    idle_signal="DescribeApp `LastUserActivityTimestamp` older than the configured idle time",
+    idle_signal=(
+        "DescribeApp `LastUserActivityTimestamp`: older than `app_idle_minutes` (or the app left on outside "
+        "working hours) warns; deleted only if no activity came since the warning, `warning_hours` on"
+    ),
 )
 
 RUNNING = "InService"
