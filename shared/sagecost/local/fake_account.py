@@ -65,20 +65,23 @@ class ServerlessTraffic:
     endpoint was in service (from its events), nothing for any other endpoint or hour."""
 
     per_endpoint: Mapping[str, ServerlessHour] = field(default_factory=dict)
-    in_service: dict[str, list[tuple[datetime, datetime | None]]] = field(default_factory=dict)
+    statuses: dict[str, dict[datetime, str]] = field(default_factory=dict)
+    """Each endpoint's statuses by event time (whatever order they were delivered in)."""
     requests: int = 0
 
     def observe_endpoint(self, name: str, status: str, at: datetime) -> None:
-        spans = self.in_service.setdefault(name, [])
-        if status == "IN_SERVICE" and not (spans and spans[-1][1] is None):
-            spans.append((at, None))
-        elif status in {"DELETING", "DELETED", "FAILED"} and spans and spans[-1][1] is None:
-            spans[-1] = (spans[-1][0], at)
+        self.statuses.setdefault(name, {})[at] = status
 
     def _serving(self, name: str, hour: datetime) -> bool:
-        return any(
-            start <= hour and (end is None or hour + timedelta(hours=1) <= end)
-            for start, end in self.in_service.get(name, [])
+        """In service for the whole hour: its latest status before the hour is IN_SERVICE, and nothing
+        took it out of service during the hour."""
+        changes = sorted(self.statuses.get(name, {}).items())
+        before = [status for at, status in changes if at <= hour]
+        during = [status for at, status in changes if hour < at < hour + timedelta(hours=1)]
+        return (
+            bool(before)
+            and before[-1] in {"IN_SERVICE", "UPDATING"}
+            and all(status in {"IN_SERVICE", "UPDATING"} for status in during)
         )
 
     def hourly(
@@ -120,6 +123,15 @@ class FakeAccount:
     creation_tags: dict[str, dict[str, str]] = field(default_factory=dict)
     """Tags given at creation (CloudTrail Create* calls, e.g. CreateCluster), by ARN."""
     unseen: list[tuple[datetime, dict[str, Any]]] = field(default_factory=list)
+    newest: dict[str, datetime] = field(default_factory=dict)
+    """The time of the newest call or state change seen for each resource: an older one delivered late
+    changes nothing (as in SageMaker, a resource's state is its latest)."""
+
+    def _newer(self, key: str, at: datetime) -> bool:
+        if key in self.newest and self.newest[key] >= at:
+            return False
+        self.newest[key] = at
+        return True
 
     def expect_unseen(self, lost: Iterable[dict[str, Any]]) -> None:
         """Events that happened but are never delivered: applied once the clock passes their time."""
@@ -179,6 +191,17 @@ class FakeAccount:
         params: dict[str, Any] = detail.get("requestParameters") or {}
         account = str(detail.get("recipientAccountId") or event.get("account") or "")
         region = str(detail.get("awsRegion") or event.get("region") or "us-east-1")
+        key = _resource_key(name, params)
+        if key is None or not self._newer(key, at):
+            return
+        if name.endswith(("Space", "App")):
+            self._studio_call(name, params, at, region, account)
+        else:
+            self._serving_call(name, params, at, region, account)
+
+    def _studio_call(
+        self, name: str, params: dict[str, Any], at: datetime, region: str, account: str
+    ) -> None:
         if name == "CreateSpace":
             settings = ((params.get("spaceSettings") or {}).get("spaceStorageSettings") or {}).get(
                 "ebsStorageSettings"
@@ -200,6 +223,12 @@ class FakeAccount:
                     space.status, space.last_modified = "Deleted", at
         elif name == "CreateApp":
             owner = params.get("spaceName") or params.get("userProfileName")
+            self.studio.apps = [  # an app of the same name before it is gone for good
+                app
+                for app in self.studio.apps
+                if (app.domain_id, app.owner, app.app_type, app.name)
+                != (params["domainId"], owner, params["appType"], params["appName"])
+            ]
             self.studio.apps.append(
                 FakeApp(
                     params["domainId"],
@@ -219,7 +248,11 @@ class FakeAccount:
             for app in self.studio.apps:
                 if (app.domain_id, app.owner, app.app_type, app.name) == key:
                     app.status = "Deleted"  # ListApps keeps showing it, Deleted, for a while
-        elif name == "CreateInferenceComponent":
+
+    def _serving_call(
+        self, name: str, params: dict[str, Any], at: datetime, region: str, account: str
+    ) -> None:
+        if name == "CreateInferenceComponent":
             spec = params.get("specification") or {}
             requirements = {
                 k[0].upper() + k[1:]: v for k, v in (spec.get("computeResourceRequirements") or {}).items()
@@ -259,6 +292,8 @@ class FakeAccount:
     def _cluster(self, detail: dict[str, Any], at: datetime) -> None:
         cluster_arn = str(detail["ClusterArn"])
         status = str(detail.get("ClusterStatus"))
+        if not self._newer(cluster_arn, at):
+            return
         self.hyperpod.clusters = [c for c in self.hyperpod.clusters if c.arn != cluster_arn]
         if status in {"Deleting", "Failed"}:
             return  # ListClusters no longer shows it (a Deleting cluster bills nothing)
@@ -280,3 +315,20 @@ class FakeAccount:
                 account=account,
             )
         )
+
+
+def _resource_key(call: str, params: Mapping[str, Any]) -> str | None:
+    """Which resource a call is about (a Create and its Delete name the same one), or None (another call)."""
+    try:
+        if call in {"CreateSpace", "DeleteSpace"}:
+            return f"space/{params['domainId']}/{params['spaceName']}"
+        if call in {"CreateApp", "DeleteApp"}:
+            owner = params.get("spaceName") or params.get("userProfileName")
+            return f"app/{params['domainId']}/{owner}/{params['appType']}/{params['appName']}"
+        if call in {"CreateInferenceComponent", "DeleteInferenceComponent"}:
+            return f"inference-component/{params['inferenceComponentName']}"
+        if call in {"CreateMlflowTrackingServer", "DeleteMlflowTrackingServer"}:
+            return f"mlflow-tracking-server/{params['trackingServerName']}"
+    except KeyError:
+        return None
+    return None

@@ -41,16 +41,16 @@ from moto.events.models import EventPattern
 from pydantic import TypeAdapter, ValidationError
 
 from sagecost import clock, wiring
+from sagecost.adapters.hyperpod import Boto3HyperPodClusters
 from sagecost.adapters.ledger import DynamoLedger, kept_raw
+from sagecost.adapters.mlflow import Boto3MlflowServers
 from sagecost.adapters.notifier import Notice
 from sagecost.adapters.reports import DirectoryReports
+from sagecost.adapters.sagemaker import Boto3SageMaker
+from sagecost.adapters.studio import Boto3StudioApps
 from sagecost.domain.periods import hour_floor
 from sagecost.domain.pricing import PriceBook
 from sagecost.local import template as sam
-from sagecost.adapters.hyperpod import Boto3HyperPodClusters
-from sagecost.adapters.mlflow import Boto3MlflowServers
-from sagecost.adapters.sagemaker import Boto3SageMaker
-from sagecost.adapters.studio import Boto3StudioApps
 from sagecost.local.bill import SimulatedBill
 from sagecost.local.fake_account import FakeAccount, ServerlessHour, ServerlessTraffic
 from sagecost.local.fake_metrics import ScenarioTraffic
