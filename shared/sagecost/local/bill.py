@@ -164,6 +164,24 @@ class SimulatedBill:
             ]
         return lines
 
+    def priced_usage(self, month: str) -> dict[str, str]:
+        """The metered share of the bill for the usage sagecost's catalog priced: what sagecost metered for
+        the resource lines with no unpriced record, against what the bill charges for them (their usage at
+        the account's rates, less the discount). Unpriced lines (metered $0, billed $X) are left out, so
+        this says how well the priced usage is metered; the reconciliation's share says how much of the
+        bill is metered at all."""
+        metered = billed = Decimal(0)
+        for item in self.ledger.aggregates(month, Dimension.RESOURCE):
+            parsed = ResourceLine.parse(item.value)
+            rate = SIMULATED_RATES.get((parsed.region, parsed.component, parsed.instance_type))
+            if item.unpriced_records or rate is None:
+                continue
+            factor = 1 - DISCOUNT if parsed.component in DISCOUNTED else Decimal(1)
+            metered += item.cost
+            billed += item.quantity * rate * factor
+        share = f"{(100 * metered / billed).quantize(Decimal('0.01'))} %" if billed else None
+        return {"metered": str(cents(metered)), "billed": str(cents(billed)), "metered_share": str(share)}
+
     def sagemaker_month(self, month: str, tag_key: str, metric: BilledMetric) -> BilledMonth:
         billed = _by_project(self._lines(month))
         return BilledMonth(

@@ -900,6 +900,9 @@ def simulate(
         _replay(simulator, fake, admitted, result, progress)
         # the month-end run happened on each 1st the replay passed; the months end with what came after
         result.allocations = {month: simulator.allocate(month) for month in simulator.ledger.months()}
+        bill = SimulatedBill(simulator.ledger)
+        for month, allocation in result.allocations.items():
+            allocation["priced_usage"] = bill.priced_usage(month)
         result.sweeps = simulator.sweeps
         reads = fake.calls + Counter(account.calls)
         result.sagemaker_reads = dict(sorted(reads.items()))
