@@ -240,5 +240,5 @@ def test_the_simulated_bill_bills_the_usage_at_the_accounts_rates_the_same_total
     assert by_usage_type.by_group[G.TRAINING] == Decimal("0.21")
     assert by_usage_type.by_group[G.ML_STORAGE] == Decimal("0.11")
     assert by_usage_type.by_group[G.DATA] == UNMETERED
-    assert (1 - DISCOUNT) == Decimal("0.88")
+    assert Decimal("0.88") == (1 - DISCOUNT)
     assert set(by_usage_type.by_usage_type) >= {"USE1-Host:Data-Bytes-In", "USE1-Host:VolumeUsage.gp2"}
