@@ -205,7 +205,9 @@ def _run_simulation(
     args: argparse.Namespace,
     default_config: SagecostConfig | None = None,
     busy_endpoints: frozenset[str] | None = None,
+    **world: Any,
 ) -> int:
+    """`world`: what the simulated account adds to the lines (`simulate`'s serverless_traffic, unseen)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn  # noqa: PLC0415
 
     from sagecost.local.simulator import simulate  # noqa: PLC0415 - moto is imported only when simulating
@@ -232,6 +234,7 @@ def _run_simulation(
             template_path=args.template,
             progress=lambda n: progress.update(task, completed=n),
             busy_endpoints=busy_endpoints,
+            **world,
         )
     elapsed = time.perf_counter() - started
     _summary_table(result.summary)
@@ -279,7 +282,14 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from sagecost.local.scenario import BUSY_ENDPOINTS, DEMO_CONFIG, demo_events, messy_lines  # noqa: PLC0415
+    from sagecost.local.scenario import (  # noqa: PLC0415
+        BUSY_ENDPOINTS,
+        DEMO_CONFIG,
+        SERVERLESS_TRAFFIC,
+        demo_events,
+        lost_events,
+        messy_lines,
+    )
 
     lines = messy_lines(demo_events(args.seed), args.seed)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -288,7 +298,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
         f"demo: a month of SageMaker activity for 5 projects in 3 teams and a shared platform, "
         f"{len(lines)} lines in {args.out / 'events.jsonl'}"
     )
-    return _run_simulation(lines, args.out, args, default_config=DEMO_CONFIG, busy_endpoints=BUSY_ENDPOINTS)
+    return _run_simulation(
+        lines,
+        args.out,
+        args,
+        default_config=DEMO_CONFIG,
+        busy_endpoints=BUSY_ENDPOINTS,
+        serverless_traffic=SERVERLESS_TRAFFIC,
+        unseen=lost_events(),
+    )
 
 
 def _tag_sweep(

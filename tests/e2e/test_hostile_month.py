@@ -18,7 +18,16 @@ import pytest
 
 from sagecost.adapters.prices import load_catalog
 from sagecost.local.hostile import CATEGORIES, HostileLine, HostileMonth, mix_hostile
-from sagecost.local.scenario import BUSY_ENDPOINTS, DEMO_CONFIG, PLATFORM, PROJECTS, demo_events, messy_lines
+from sagecost.local.scenario import (
+    BUSY_ENDPOINTS,
+    DEMO_CONFIG,
+    PLATFORM,
+    PROJECTS,
+    SERVERLESS_TRAFFIC,
+    demo_events,
+    lost_events,
+    messy_lines,
+)
 from sagecost.local.simulator import SimulationResult, read_event_lines, simulate
 
 pytestmark = pytest.mark.slow
@@ -48,7 +57,13 @@ class Run:
 def replay(lines: list[str], out: Path) -> Run:
     try:
         result = simulate(
-            lines, out, catalog=load_catalog(), config=DEMO_CONFIG, busy_endpoints=BUSY_ENDPOINTS
+            lines,
+            out,
+            catalog=load_catalog(),
+            config=DEMO_CONFIG,
+            busy_endpoints=BUSY_ENDPOINTS,
+            serverless_traffic=SERVERLESS_TRAFFIC,
+            unseen=lost_events(),
         )
     except Exception as error:  # the first acceptance bullet: it must finish; the test says how it did not
         return Run(out, None, error, lines)

@@ -9,7 +9,14 @@ from pathlib import Path
 import pytest
 
 from sagecost.adapters.prices import load_catalog
-from sagecost.local.scenario import BUSY_ENDPOINTS, DEMO_CONFIG, demo_events, messy_lines
+from sagecost.local.scenario import (
+    BUSY_ENDPOINTS,
+    DEMO_CONFIG,
+    SERVERLESS_TRAFFIC,
+    demo_events,
+    lost_events,
+    messy_lines,
+)
 from sagecost.local.simulator import SimulationResult, simulate
 
 
@@ -18,7 +25,13 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, SimulationResu
     out = tmp_path_factory.mktemp("demo")
     lines = messy_lines(demo_events(7), 7)
     return out, simulate(
-        lines, out, catalog=load_catalog(), config=DEMO_CONFIG, busy_endpoints=BUSY_ENDPOINTS
+        lines,
+        out,
+        catalog=load_catalog(),
+        config=DEMO_CONFIG,
+        busy_endpoints=BUSY_ENDPOINTS,
+        serverless_traffic=SERVERLESS_TRAFFIC,
+        unseen=lost_events(),
     )
 
 
@@ -48,3 +61,35 @@ def test_the_month_end_report_shows_the_savings_per_project(demo: tuple[Path, Si
     report = json.loads((out / "allocation" / "2026-10" / "allocation.json").read_text())
     savings = {s["project"]: s for s in report["idle_savings"]}
     assert "churn" in savings and float(savings["churn"]["projected_savings"]) > 0
+
+
+def test_the_demo_meters_every_kind_and_reconciles_each_usage_type_group(
+    demo: tuple[Path, SimulationResult],
+) -> None:
+    """Issue 12: every kind in the demo month is metered through the real handlers, and the month-end
+    reconciliation shows the metered share per usage-type group against a bill of what ran."""
+    out, _ = demo
+    records = [json.loads(line) for line in (out / "ledger.jsonl").read_text().splitlines()]
+    assert {r["component"] for r in records} >= {
+        "studio-app",
+        "training-warm-pool",
+        "serverless-provisioned",
+        "serverless-inference",
+        "hyperpod",
+        "mlflow",
+    }
+    assert {r["resource_kind"] for r in records} >= {"app", "space", "inference-component", "cluster"}
+    # the app whose DeleteApp was lost: closed by the 18:00 sweep, 9 hours (09:00 to 18:00)
+    gpu = [r for r in records if r["resource_arn"].endswith("/jupyterlab/churn-gpu")]
+    assert sum(float(r["quantity"]) for r in gpu) == 9.0
+    # the blue/green deployment's second fleet: 2 instances from 10:08 to 10:40
+    assert any(r["line"] == "variant/AllTraffic/new-fleet" for r in records)
+    october = json.loads((out / "summary.json").read_text())["allocations"]["2026-10"]
+    groups = october["by_usage_type"]["groups"]
+    assert groups["Real-time inference"]["metered_share"] == "100.00 %"
+    for unpriced in ("HyperPod", "MLflow", "Serverless inference", "Training warm pool"):
+        assert groups[unpriced]["metered"] == "0.00" and groups[unpriced]["billed"] != "0.00"
+        assert groups[unpriced]["unpriced_records"] > 0
+    # of the priced usage, sagecost meters all (more than the discounted bill: the Savings Plan)
+    priced = october["priced_usage"]
+    assert float(priced["metered_share"].rstrip(" %")) >= 98

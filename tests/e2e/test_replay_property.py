@@ -11,6 +11,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from hypothesis import strategies as st
 
 from sagecost.domain.pricing import PriceBook
 from sagecost.local import events
+from sagecost.local.fake_account import ServerlessHour
 from sagecost.local.simulator import simulate
 
 # The handlers import the X-Ray SDK, whose recorder creates a UDP socket on first import: pytest-socket
@@ -89,6 +91,7 @@ def scenario() -> list[dict[str, Any]]:
         events.endpoint_config("cfg-a", [("AllTraffic", "ml.m5.xlarge", 2)], at=T0 + H),
         events.endpoint_config("cfg-b", [("gpu", "ml.g5.xlarge", 1)], at=T0 + 10 * H, volume_gb=50),
         *figures_only_in_the_create_calls(),
+        *every_other_kind(),
     ]
     for at, status, count in [
         (T0 + H + 2 * M, "CREATING", 2),
@@ -189,6 +192,191 @@ def figures_only_in_the_create_calls() -> list[dict[str, Any]]:
     ]
 
 
+DOMAIN, SPACE = "d-replay000001", "recs-space"
+LOST_DELETE = T0 + 30 * H + 30 * M
+"""The `gpu` app's DeleteApp, which never reaches EventBridge: the hourly sweep closes the app."""
+TRAFFIC = {"sl-a": ServerlessHour(Decimal(100), Decimal(60), Decimal(500_000))}
+"""The serverless endpoint's hourly CloudWatch figures: 40 on-demand invocations of 0.5 s."""
+
+
+def every_other_kind() -> list[dict[str, Any]]:
+    """One of each kind metered beyond the built-in five: a Studio space and its apps (JupyterLab,
+    Code Editor, a `system` JupyterServer, one app whose DeleteApp is lost), a training warm pool, an
+    endpoint of two inference components (one deleted), a serverless endpoint with provisioned concurrency,
+    a HyperPod cluster that scales, an MLflow tracking server, a blue/green deployment to a config with a
+    shadow variant."""
+    ic_tags, cluster = RECS, "arn:aws:sagemaker:us-east-1:111122223333:cluster/hpreplay01"
+    groups = [("workers", "ml.g5.12xlarge", 1), ("controller", "ml.m5.xlarge", 1)]
+    return [
+        events.studio_space("CreateSpace", DOMAIN, SPACE, at=T0 + 6 * H, volume_gb=20, tags=RECS),
+        events.studio_app(
+            "CreateApp", DOMAIN, SPACE, "JupyterLab", "default", at=T0 + 7 * H, instance_type="ml.g5.xlarge"
+        ),
+        events.studio_app("DeleteApp", DOMAIN, SPACE, "JupyterLab", "default", at=T0 + 12 * H),
+        events.studio_app(
+            "CreateApp", DOMAIN, SPACE, "CodeEditor", "default", at=T0 + 25 * H, instance_type="ml.g5.xlarge"
+        ),
+        events.studio_app("DeleteApp", DOMAIN, SPACE, "CodeEditor", "default", at=T0 + 27 * H + 20 * M),
+        events.studio_app(
+            "CreateApp", DOMAIN, SPACE, "JupyterLab", "gpu", at=T0 + 28 * H, instance_type="ml.g5.xlarge"
+        ),
+        events.studio_app(
+            "CreateApp",
+            DOMAIN,
+            "bob",
+            "JupyterServer",
+            "default",
+            at=T0 + 7 * H,
+            instance_type="system",
+            in_space=False,
+        ),
+        events.training_job(
+            "train-warm",
+            "InProgress",
+            at=T0 + 14 * H,
+            instance_type="ml.m5.xlarge",
+            tags=FRAUD,
+            keep_alive_seconds=1800,
+        ),
+        events.training_job(
+            "train-warm",
+            "Completed",
+            at=T0 + 16 * H + M,
+            instance_type="ml.m5.xlarge",
+            start=T0 + 14 * H,
+            end=T0 + 16 * H,
+            created=T0 + 14 * H,
+            billable_seconds=7200,
+            tags=FRAUD,
+            keep_alive_seconds=1800,
+        ),
+        events.endpoint_config(
+            "cfg-ic", [("AllTraffic", "ml.g5.12xlarge", 1)], at=T0 + 3 * H, with_model=False, tags=ic_tags
+        ),
+        events.endpoint(
+            "ep-ic",
+            "CREATING",
+            at=T0 + 3 * H + 2 * M,
+            config_name="cfg-ic",
+            variants=[("AllTraffic", 1)],
+            tags=ic_tags,
+        ),
+        events.endpoint(
+            "ep-ic",
+            "IN_SERVICE",
+            at=T0 + 3 * H + 9 * M,
+            config_name="cfg-ic",
+            variants=[("AllTraffic", 1)],
+            tags=ic_tags,
+        ),
+        events.inference_component_call(
+            "CreateInferenceComponent",
+            "ic-one",
+            at=T0 + 4 * H,
+            endpoint_name="ep-ic",
+            accelerators=1,
+            tags=RECS,
+        ),
+        events.inference_component_call(
+            "CreateInferenceComponent",
+            "ic-three",
+            at=T0 + 4 * H + 30 * M,
+            endpoint_name="ep-ic",
+            accelerators=3,
+            tags=FRAUD,
+        ),
+        events.inference_component_call("DeleteInferenceComponent", "ic-three", at=T0 + 20 * H),
+        events.endpoint(
+            "ep-ic",
+            "DELETING",
+            at=T0 + 34 * H,
+            config_name="cfg-ic",
+            variants=[("AllTraffic", 1)],
+            tags=ic_tags,
+        ),
+        events.endpoint(
+            "ep-ic", "DELETED", at=T0 + 34 * H + 4 * M, config_name="cfg-ic", variants=[], tags={}
+        ),
+        events.endpoint_config(
+            "cfg-sl",
+            [],
+            at=T0 + 5 * H,
+            serverless_variants=["AllTraffic"],
+            serverless_memory_mb=4096,
+            provisioned_concurrency=2,
+            tags=RECS,
+        ),
+        events.endpoint(
+            "sl-a", "CREATING", at=T0 + 5 * H + 5 * M, config_name="cfg-sl", variants=[], tags=RECS
+        ),
+        events.endpoint(
+            "sl-a", "IN_SERVICE", at=T0 + 5 * H + 9 * M, config_name="cfg-sl", variants=[], tags=RECS
+        ),
+        events.endpoint("sl-a", "DELETING", at=T0 + 45 * H, config_name="cfg-sl", variants=[], tags=RECS),
+        events.endpoint(
+            "sl-a", "DELETED", at=T0 + 45 * H + 2 * M, config_name="cfg-sl", variants=[], tags={}
+        ),
+        events.cloudtrail_call(
+            "CreateCluster",
+            {"clusterName": "hp-a", "tags": [{"key": k, "value": v} for k, v in FRAUD.items()]},
+            at=T0 + 8 * H,
+            response_elements={"clusterArn": cluster},
+        ),
+        events.hyperpod_cluster(
+            "hpreplay01", "hp-a", "InService", at=T0 + 8 * H + 20 * M, created=T0 + 8 * H, groups=groups
+        ),
+        events.hyperpod_cluster(
+            "hpreplay01",
+            "hp-a",
+            "InService",
+            at=T0 + 20 * H + 20 * M,
+            created=T0 + 8 * H,
+            groups=[("workers", "ml.g5.12xlarge", 2), groups[1]],
+        ),
+        events.hyperpod_cluster(
+            "hpreplay01", "hp-a", "Deleting", at=T0 + 32 * H + 20 * M, created=T0 + 8 * H, groups=[]
+        ),
+        events.mlflow_call("CreateMlflowTrackingServer", "mlf-a", at=T0 + 2 * H, size="Small", tags=RECS),
+        events.mlflow_call("DeleteMlflowTrackingServer", "mlf-a", at=T0 + 60 * H),
+        events.endpoint_config(
+            "cfg-a2",
+            [("AllTraffic", "ml.m5.xlarge", 3)],
+            at=T0 + 40 * H,
+            shadow_variants=[("shadow", "ml.c5.xlarge", 1)],
+            tags=FRAUD,
+        ),
+        events.endpoint(
+            "ep-a",
+            "UPDATING",
+            at=T0 + 40 * H + 10 * M,
+            config_name="cfg-a",
+            variants=[("AllTraffic", 3)],
+            tags=FRAUD,
+        ),
+        events.endpoint_deployment(
+            "ep-a",
+            at=T0 + 40 * H + 10 * M,
+            config_name="cfg-a",
+            pending_config_name="cfg-a2",
+            variants=[("AllTraffic", 3)],
+            pending_variants=[("AllTraffic", 3, 3)],
+            stage_start=T0 + 40 * H + 20 * M,
+        ),
+        events.endpoint(
+            "ep-a",
+            "IN_SERVICE",
+            at=T0 + 40 * H + 50 * M,
+            config_name="cfg-a2",
+            variants=[("AllTraffic", 3)],
+            tags=FRAUD,
+        ),
+    ]
+
+
+def lost() -> list[dict[str, Any]]:
+    return [events.studio_app("DeleteApp", DOMAIN, SPACE, "JupyterLab", "gpu", at=LOST_DELETE)]
+
+
 FEED = scenario()
 
 
@@ -228,7 +416,13 @@ class Outputs:
 
 
 def replay(feed: list[dict[str, Any]], out: Path, prices: PriceBook) -> Outputs:
-    simulate([json.dumps(event) for event in feed], out, catalog=prices.catalog)
+    simulate(
+        [json.dumps(event) for event in feed],
+        out,
+        catalog=prices.catalog,
+        serverless_traffic=TRAFFIC,
+        unseen=lost(),
+    )
     return Outputs(
         (out / "ledger.jsonl").read_text(encoding="utf-8"), (out / "summary.json").read_text(encoding="utf-8")
     )
@@ -264,9 +458,33 @@ def clean(tmp_path_factory: pytest.TempPathFactory, prices: PriceBook) -> Output
     records = [json.loads(line) for line in outputs.ledger.splitlines()]
     # the clean replay is worth comparing against: every kind of usage, priced, and nothing rejected
     kinds = {record["resource_kind"] for record in records}
-    assert kinds == {"training-job", "processing-job", "transform-job", "endpoint", "notebook-instance"}
+    assert kinds == {
+        "training-job",
+        "processing-job",
+        "transform-job",
+        "endpoint",
+        "notebook-instance",
+        "app",
+        "space",
+        "cluster",
+        "mlflow-tracking-server",
+        "inference-component",
+    }
+    components = {record["component"] for record in records}
+    assert components >= {
+        "training-warm-pool",
+        "serverless-provisioned",
+        "serverless-inference",
+        "hyperpod",
+        "mlflow",
+        "studio-app",
+        "hosting",
+    }
+    lines = {record["line"] for record in records}
+    assert {"variant/AllTraffic/new-fleet", "variant/shadow"} <= lines
     assert {record["month"] for record in records} == {"2026-10", "2026-11"}
-    assert all(record["cost"] is not None for record in records)
+    unpriced = {(r["component"], r["instance_type"]) for r in records if r["cost"] is None}
+    assert not unpriced, unpriced
     assert json.loads(outputs.summary)["rejected"] == 0
     return outputs
 

@@ -19,7 +19,7 @@ from tests.integration.test_cost_explorer_spellings import answer
 from sagecost.adapters.costs import SAGEMAKER_SERVICE, BilledMonth, BilledUsageTypes, CostExplorer
 from sagecost.adapters.ledger import DynamoLedger
 from sagecost.domain.usage_types import UsageTypeGroup
-from sagecost.local.bill import DISCOUNT, UNMETERED, SimulatedBill
+from sagecost.local.bill import DISCOUNT, SIMULATED_RATES, UNMETERED, SimulatedBill
 from sagecost.models.allocation import BilledMetric
 from sagecost.models.config import SagecostConfig
 from sagecost.models.ledger import UsageRecord
@@ -212,7 +212,11 @@ def test_without_the_usage_type_view_the_projects_still_reconcile_and_a_note_say
     assert "By usage type" not in files["report.html"].decode()
 
 
-def test_the_simulated_bill_gives_the_same_total_by_project_and_by_usage_type(ledger: DynamoLedger) -> None:
+def test_the_simulated_bill_bills_the_usage_at_the_accounts_rates_the_same_total_both_ways(
+    ledger: DynamoLedger,
+) -> None:
+    # Given 0.333333 instance-hours of ml.m5.xlarge training in each of three projects (metered at a test
+    # price of $1/h) and 1.004999 GB-months of endpoint storage
     thirds = [job(f"t{i}", "0.333333", project=p) for i, p in enumerate(["A", "B", "C"])]
     storage = endpoint_storage("1.004999", "A")
     write(ledger, *thirds, storage)
@@ -221,11 +225,20 @@ def test_the_simulated_bill_gives_the_same_total_by_project_and_by_usage_type(le
     by_project = bill.sagemaker_month("2026-10", "Project", BilledMetric.UNBLENDED)
     by_usage_type = bill.sagemaker_usage_types("2026-10", BilledMetric.UNBLENDED)
 
-    assert by_usage_type.total == by_project.total
-    assert by_usage_type.by_usage_type["USE1-Train:ml.m5.xlarge"] == Decimal("0.88")  # 0.999999 x 0.88
-    assert by_usage_type.by_group[G.TRAINING] == (Decimal("0.999999") * (1 - DISCOUNT)).quantize(
-        Decimal("0.01")
-    )
-    assert by_usage_type.by_group[G.ML_STORAGE] == Decimal("1.00")
-    assert by_usage_type.by_group[G.SERVERLESS_INFERENCE] + by_usage_type.by_group[G.DATA] == UNMETERED
-    assert set(by_usage_type.by_usage_type) >= {"USE1-ServerlessInf:Mem-4GB", "USE1-Host:Data-Bytes-In"}
+    # the account's invoice rates, not sagecost's: training 0.23/h less the discount, storage 0.112/GB-month
+    assert SIMULATED_RATES[("us-east-1", Component.TRAINING, "ml.m5.xlarge")] == Decimal("0.23")
+    assert by_project.by_tag_value == {
+        "A": Decimal("0.18"),  # 0.333333 x 0.23 x 0.88 = 0.0674666 + 1.004999 x 0.112 = 0.1125599
+        "B": Decimal("0.07"),
+        "C": Decimal("0.07"),
+        "(untagged)": UNMETERED,  # data processed: 1.60
+    }
+    assert by_usage_type.total == by_project.total == Decimal("1.92")
+    # 0.999999 x 0.23 x 0.88 = 0.2024, storage 0.1126, data 1.60: 1.9150 spread over the 192 cents billed
+    # by project (largest remainder: training's 20.29 cents takes the cent left over)
+    assert by_usage_type.by_usage_type["USE1-Train:ml.m5.xlarge"] == Decimal("0.21")
+    assert by_usage_type.by_group[G.TRAINING] == Decimal("0.21")
+    assert by_usage_type.by_group[G.ML_STORAGE] == Decimal("0.11")
+    assert by_usage_type.by_group[G.DATA] == UNMETERED
+    assert Decimal("0.88") == (1 - DISCOUNT)
+    assert set(by_usage_type.by_usage_type) >= {"USE1-Host:Data-Bytes-In", "USE1-Host:VolumeUsage.gp2"}

@@ -90,13 +90,15 @@ def training_job(
     spot: bool = False,
     tuning_job_arn: str | None = None,
     instance_groups: Sequence[tuple[str, str, int]] = (),
+    keep_alive_seconds: int | None = None,
     time_format: TimeFormat = "epoch_ms",
     tag_format: TagFormat = "map",
     region: str = DEFAULT_REGION,
     account: str = DEFAULT_ACCOUNT,
 ) -> dict[str, Any]:
     """A Training Job State Change. `billable_seconds` is what DescribeTrainingJob would return:
-    real events lack it, so it is only put in the event when asked for (the simulator reads it)."""
+    real events lack it, so it is only put in the event when asked for (the simulator reads it).
+    `keep_alive_seconds`: `ResourceConfig.KeepAlivePeriodInSeconds` (a warm pool after the job)."""
     job_arn = arn("training-job", name, region=region, account=account)
     resource_config: dict[str, Any] = {"InstanceType": instance_type, "InstanceCount": instance_count}
     if volume_gb is not None:
@@ -108,6 +110,8 @@ def training_job(
             ],
             "VolumeSizeInGB": volume_gb,
         }
+    if keep_alive_seconds is not None:
+        resource_config["KeepAlivePeriodInSeconds"] = keep_alive_seconds
     detail: dict[str, Any] = {
         "TrainingJobName": name,
         "TrainingJobArn": job_arn,
@@ -235,30 +239,39 @@ def endpoint_config(
     volume_gb: int | None = None,
     asynchronous: bool = False,
     serverless_variants: Sequence[str] = (),
+    serverless_memory_mb: int = 2048,
+    provisioned_concurrency: int | None = None,
+    shadow_variants: Sequence[tuple[str, str, int]] = (),
+    with_model: bool = True,
     tags: Mapping[str, str] | None = None,
     region: str = DEFAULT_REGION,
     account: str = DEFAULT_ACCOUNT,
 ) -> dict[str, Any]:
-    """An Endpoint Config State Change (creation): variants as (name, instance type, initial count)."""
+    """An Endpoint Config State Change (creation): variants as (name, instance type, initial count).
+
+    `with_model=False`: variants without `ModelName` (an endpoint for inference components);
+    `shadow_variants`: `ShadowProductionVariants`; serverless variants take `serverless_memory_mb` and
+    `provisioned_concurrency` (`ServerlessConfig.ProvisionedConcurrency`)."""
     config_arn = arn("endpoint-config", name, region=region, account=account)
-    production: list[dict[str, Any]] = []
-    for variant, instance_type, count in variants:
+
+    def instance_variant(variant: str, instance_type: str, count: int) -> dict[str, Any]:
         entry: dict[str, Any] = {
             "VariantName": variant,
-            "ModelName": f"{name}-model",
+            **({"ModelName": f"{name}-model"} if with_model else {}),
             "InitialInstanceCount": count,
             "InstanceType": instance_type,
             "InitialVariantWeight": 1.0,
         }
         if volume_gb is not None:
             entry["VolumeSizeInGB"] = volume_gb
-        production.append(entry)
+        return entry
+
+    production = [instance_variant(*variant) for variant in variants]
+    serverless: dict[str, Any] = {"MemorySizeInMB": serverless_memory_mb, "MaxConcurrency": 5}
+    if provisioned_concurrency:
+        serverless["ProvisionedConcurrency"] = provisioned_concurrency
     production += [
-        {
-            "VariantName": v,
-            "ModelName": f"{name}-model",
-            "ServerlessConfig": {"MemorySizeInMB": 2048, "MaxConcurrency": 5},
-        }
+        {"VariantName": v, "ModelName": f"{name}-model", "ServerlessConfig": dict(serverless)}
         for v in serverless_variants
     ]
     detail: dict[str, Any] = {
@@ -268,6 +281,8 @@ def endpoint_config(
         "CreationTime": timestamp(at),
         **tag_field(tags),
     }
+    if shadow_variants:
+        detail["ShadowProductionVariants"] = [instance_variant(*variant) for variant in shadow_variants]
     if asynchronous:
         detail["AsyncInferenceConfig"] = {"OutputConfig": {"S3OutputPath": "s3://bucket/async/"}}
     return envelope(
@@ -410,3 +425,307 @@ def cloudtrail_create(
     )
     event["resources"] = []
     return event
+
+
+# --- the kinds SageMaker sends no state change for (CloudTrail calls), and HyperPod / deployments -----
+
+
+def cloudtrail_call(
+    operation: str,
+    request_parameters: dict[str, Any],
+    *,
+    at: datetime,
+    response_elements: dict[str, Any] | None = None,
+    principal: str = "AROAEXAMPLE:alice",
+    region: str = DEFAULT_REGION,
+    account: str = DEFAULT_ACCOUNT,
+) -> dict[str, Any]:
+    """An "AWS API Call via CloudTrail" event of any SageMaker call, as tests/fixtures/kinds has them:
+    `responseElements` as given (null for most Delete* calls), `recipientAccountId`, no `resources`."""
+    session = principal.rsplit(":", maxsplit=1)[-1]
+    detail = {
+        "eventVersion": "1.11",
+        "userIdentity": {
+            "type": "AssumedRole",
+            "principalId": principal,
+            "arn": f"arn:aws:sts::{account}:assumed-role/DataScientist/{session}",
+            "accountId": account,
+        },
+        "eventTime": timestamp(at, "iso"),
+        "eventSource": "sagemaker.amazonaws.com",
+        "eventName": operation,
+        "awsRegion": region,
+        "requestParameters": request_parameters,
+        "responseElements": response_elements,
+        "readOnly": False,
+        "eventType": "AwsApiCall",
+        "managementEvent": True,
+        "recipientAccountId": account,
+        "eventCategory": "Management",
+    }
+    event = envelope(
+        "AWS API Call via CloudTrail", detail, at=at, resource_arn="", region=region, account=account
+    )
+    event["resources"] = []
+    return event
+
+
+def _tag_list(tags: Mapping[str, str] | None) -> dict[str, Any]:
+    return {"tags": [{"key": k, "value": v} for k, v in tags.items()]} if tags else {}
+
+
+def studio_space(
+    operation: Literal["CreateSpace", "DeleteSpace"],
+    domain_id: str,
+    space: str,
+    *,
+    at: datetime,
+    volume_gb: int | None = None,
+    tags: Mapping[str, str] | None = None,
+    principal: str = "AROAEXAMPLE:alice",
+    region: str = DEFAULT_REGION,
+    account: str = DEFAULT_ACCOUNT,
+) -> dict[str, Any]:
+    """CreateSpace (tags, and the EBS size when given) or DeleteSpace, as cloudtrail-CreateSpace.json."""
+    parameters: dict[str, Any] = {"domainId": domain_id, "spaceName": space}
+    if operation == "CreateSpace":
+        parameters |= _tag_list(tags)
+        settings: dict[str, Any] = {"appType": "JupyterLab"}
+        if volume_gb is not None:
+            settings["spaceStorageSettings"] = {"ebsStorageSettings": {"ebsVolumeSizeInGb": volume_gb}}
+        parameters["spaceSettings"] = settings
+        parameters["spaceSharingSettings"] = {"sharingType": "Shared"}
+    space_arn = arn("space", f"{domain_id}/{space}", region=region, account=account)
+    return cloudtrail_call(
+        operation,
+        parameters,
+        at=at,
+        response_elements={"spaceArn": space_arn} if operation == "CreateSpace" else None,
+        principal=principal,
+        region=region,
+        account=account,
+    )
+
+
+def studio_app(
+    operation: Literal["CreateApp", "DeleteApp"],
+    domain_id: str,
+    owner: str,
+    app_type: str,
+    app_name: str,
+    *,
+    at: datetime,
+    instance_type: str | None = None,
+    in_space: bool = True,
+    principal: str = "AROAEXAMPLE:alice",
+    region: str = DEFAULT_REGION,
+    account: str = DEFAULT_ACCOUNT,
+) -> dict[str, Any]:
+    """CreateApp (with `resourceSpec.instanceType` when given) or DeleteApp of a space's app (or, with
+    `in_space=False`, a user profile's), as cloudtrail-CreateApp-space.json / -DeleteApp-space.json."""
+    parameters: dict[str, Any] = {
+        "domainId": domain_id,
+        ("spaceName" if in_space else "userProfileName"): owner,
+        "appType": app_type,
+        "appName": app_name,
+    }
+    if operation == "CreateApp" and instance_type is not None:
+        parameters["resourceSpec"] = {"instanceType": instance_type}
+    app_arn = arn("app", f"{domain_id}/{owner}/{app_type.lower()}/{app_name}", region=region, account=account)
+    return cloudtrail_call(
+        operation,
+        parameters,
+        at=at,
+        response_elements={"appArn": app_arn} if operation == "CreateApp" else None,
+        principal=principal,
+        region=region,
+        account=account,
+    )
+
+
+def inference_component_call(
+    operation: Literal["CreateInferenceComponent", "DeleteInferenceComponent"],
+    name: str,
+    *,
+    at: datetime,
+    endpoint_name: str = "",
+    accelerators: float = 1.0,
+    memory_mb: int = 8192,
+    copies: int = 1,
+    variant: str = "AllTraffic",
+    tags: Mapping[str, str] | None = None,
+    principal: str = "AROAEXAMPLE:alice",
+    region: str = DEFAULT_REGION,
+    account: str = DEFAULT_ACCOUNT,
+) -> dict[str, Any]:
+    """CreateInferenceComponent (its reserved accelerators, memory and copies) or
+    DeleteInferenceComponent, as cloudtrail-CreateInferenceComponent.json / -Delete....json."""
+    parameters: dict[str, Any] = {"inferenceComponentName": name}
+    response: dict[str, Any] | None = None
+    if operation == "CreateInferenceComponent":
+        parameters |= {
+            "endpointName": endpoint_name,
+            "variantName": variant,
+            "specification": {
+                "modelName": f"{name}-model",
+                "computeResourceRequirements": {
+                    "numberOfAcceleratorDevicesRequired": accelerators,
+                    "numberOfCpuCoresRequired": 2.0,
+                    "minMemoryRequiredInMb": memory_mb,
+                },
+            },
+            "runtimeConfig": {"copyCount": copies},
+            **_tag_list(tags),
+        }
+        response = {"inferenceComponentArn": arn("inference-component", name, region=region, account=account)}
+    return cloudtrail_call(
+        operation,
+        parameters,
+        at=at,
+        response_elements=response,
+        principal=principal,
+        region=region,
+        account=account,
+    )
+
+
+def mlflow_call(
+    operation: Literal["CreateMlflowTrackingServer", "DeleteMlflowTrackingServer"],
+    name: str,
+    *,
+    at: datetime,
+    size: str = "Small",
+    tags: Mapping[str, str] | None = None,
+    principal: str = "AROAEXAMPLE:alice",
+    region: str = DEFAULT_REGION,
+    account: str = DEFAULT_ACCOUNT,
+) -> dict[str, Any]:
+    """CreateMlflowTrackingServer (size, tags) or DeleteMlflowTrackingServer, as the fixtures have them."""
+    parameters: dict[str, Any] = {"trackingServerName": name}
+    if operation == "CreateMlflowTrackingServer":
+        parameters |= {
+            "artifactStoreUri": f"s3://amzn-s3-demo-bucket/{name}",
+            "trackingServerSize": size,
+            "mlflowVersion": "2.16.2",
+            "roleArn": f"arn:aws:iam::{account}:role/MLflowTrackingServerRole",
+            **_tag_list(tags),
+        }
+    server_arn = arn("mlflow-tracking-server", name, region=region, account=account)
+    return cloudtrail_call(
+        operation,
+        parameters,
+        at=at,
+        response_elements={"trackingServerArn": server_arn},
+        principal=principal,
+        region=region,
+        account=account,
+    )
+
+
+def hyperpod_cluster(
+    cluster_id: str,
+    name: str,
+    status: str,
+    *,
+    at: datetime,
+    created: datetime,
+    groups: Sequence[tuple[str, str, int]],
+    region: str = DEFAULT_REGION,
+    account: str = DEFAULT_ACCOUNT,
+) -> dict[str, Any]:
+    """A HyperPod Cluster State Change (hyperpod-cluster-state-change.json): instance groups as
+    (name, instance type, current count)."""
+    cluster_arn = f"arn:aws:sagemaker:{region}:{account}:cluster/{cluster_id}"
+    detail: dict[str, Any] = {
+        "ClusterArn": cluster_arn,
+        "ClusterName": name,
+        "ClusterStatus": status,
+        "CreationTime": timestamp(created),
+        "FailureMessage": "",
+        "InstanceGroups": [
+            {
+                "CurrentCount": count,
+                "ExecutionRole": f"arn:aws:iam::{account}:role/HyperPodClusterExecutionRole",
+                "InstanceGroupName": group,
+                "InstanceType": instance_type,
+                "Status": "InService",
+                "TargetCount": count,
+                "ThreadsPerCore": 1,
+            }
+            for group, instance_type, count in groups
+        ],
+        "NodeRecovery": "Automatic",
+    }
+    return envelope(
+        "SageMaker HyperPod Cluster State Change",
+        detail,
+        at=at,
+        resource_arn=cluster_arn,
+        region=region,
+        account=account,
+    )
+
+
+def endpoint_deployment(
+    name: str,
+    *,
+    at: datetime,
+    config_name: str,
+    pending_config_name: str,
+    variants: Sequence[tuple[str, int]],
+    pending_variants: Sequence[tuple[str, int, int]],
+    stage: str = "Baking",
+    stage_start: datetime | None = None,
+    created: datetime | None = None,
+    region: str = DEFAULT_REGION,
+    account: str = DEFAULT_ACCOUNT,
+) -> dict[str, Any]:
+    """An Endpoint Deployment State Change (endpoint-deployment-state-change.json): the old fleet's
+    variants as (name, count), the new fleet's in `PendingDeploymentSummary` as (name, current, desired);
+    `at` is the endpoint's `LastModifiedTime`, `stage_start` when the current stage began."""
+    endpoint_arn = arn("endpoint", name, region=region, account=account)
+    millis = timestamp(at)
+    detail: dict[str, Any] = {
+        "EndpointName": name,
+        "EndpointArn": endpoint_arn,
+        "EndpointConfigName": config_name,
+        "ProductionVariants": [
+            {
+                "VariantName": variant,
+                "CurrentWeight": 1,
+                "DesiredWeight": 1,
+                "CurrentInstanceCount": count,
+                "DesiredInstanceCount": count,
+            }
+            for variant, count in variants
+        ],
+        "EndpointStatus": "UPDATING",
+        "CreationTime": timestamp(created or at),
+        "LastModifiedTime": millis,
+        "Tags": {},
+        "PendingDeploymentSummary": {
+            "EndpointConfigName": pending_config_name,
+            "StartTime": millis,
+            "ProductionVariants": [
+                {
+                    "VariantName": variant,
+                    "CurrentWeight": 1,
+                    "DesiredWeight": 1,
+                    "CurrentInstanceCount": current,
+                    "DesiredInstanceCount": desired,
+                    "VariantStatus": [
+                        {"Status": stage, "StatusMessage": "", "StartTime": timestamp(stage_start or at)}
+                    ],
+                }
+                for variant, current, desired in pending_variants
+            ],
+        },
+    }
+    return envelope(
+        "SageMaker Endpoint Deployment State Change",
+        detail,
+        at=stage_start or at,
+        resource_arn=endpoint_arn,
+        region=region,
+        account=account,
+    )

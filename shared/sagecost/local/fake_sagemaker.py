@@ -129,6 +129,10 @@ class FakeSageMaker:
     described_training_jobs: dict[str, dict[str, Any]] = field(default_factory=dict)
     """DescribeTrainingJob responses as boto3 returns them, by job name (warm pools): answered as given,
     and listed by ListTrainingJobs (`WarmPoolStatusEquals`) with the summary's fields."""
+    warm_pools: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Warm pools of jobs whose events asked for one (`ResourceConfig.KeepAlivePeriodInSeconds`), by job
+    name, as ListTrainingJobs summarises them once the pool ended: `Terminated` at the job's end plus the
+    keep-alive, having retained the instances (and billed) for the whole keep-alive."""
     emitted: list[dict[str, Any]] = field(default_factory=list)
     """State-change events SageMaker sends after sagecost's own stops and deletes, for the simulator to
     deliver at the virtual time they happen."""
@@ -175,6 +179,8 @@ class FakeSageMaker:
             return
         if table is None or not isinstance(detail.get(name_key), str):
             return
+        if kind == "SageMaker Training Job State Change":
+            self._observe_warm_pool(detail)
         tags = _tags(detail.get("Tags"))
         if tags and isinstance(detail.get(arn_key), str):
             self.resource_tags[detail[arn_key]] = tags
@@ -183,6 +189,24 @@ class FakeSageMaker:
         if known is None or modified >= known.modified:
             merged = {**known.detail, **detail} if known else dict(detail)
             table[name] = _Known(merged, modified)
+
+    def _observe_warm_pool(self, detail: dict[str, Any]) -> None:
+        keep_alive = (detail.get("ResourceConfig") or {}).get("KeepAlivePeriodInSeconds")
+        end = _time(detail.get("TrainingEndTime"))
+        if not keep_alive or end is None or detail.get("TrainingJobStatus") not in {"Completed", "Stopped"}:
+            return
+        self.warm_pools[str(detail["TrainingJobName"])] = {
+            "TrainingJobName": detail["TrainingJobName"],
+            "TrainingJobArn": detail["TrainingJobArn"],
+            "CreationTime": _time(detail.get("CreationTime")),
+            "TrainingEndTime": end,
+            "LastModifiedTime": end + timedelta(seconds=int(keep_alive)),
+            "TrainingJobStatus": detail["TrainingJobStatus"],
+            "WarmPoolStatus": {
+                "Status": "Terminated",
+                "ResourceRetainedBillableTimeInSeconds": int(keep_alive),
+            },
+        }
 
     def learn_creation_tags(self, lines: Iterable[str]) -> None:
         """Tags given at creation (CloudTrail Create* calls anywhere in the replay): ListTags knows them
@@ -204,14 +228,16 @@ class FakeSageMaker:
             call = CloudTrailCall.model_validate(detail)
         except ValidationError:
             return
-        if call.error_code or call.created is None:
+        if call.error_code or not str(call.event_name).startswith("Create"):
             return
         parameters = call.request_parameters or {}
         responses = call.response_elements or {}
         arns = [v for k, v in responses.items() if k.endswith("Arn") and isinstance(v, str)]
         tags = _tags(parameters.get("tags"))
         if arns and tags:
-            self.resource_tags[arns[0]] = tags
+            self.resource_tags[arns[0]] = tags  # any Create* call's (a space's, a cluster's) too
+        if call.created is None:
+            return
         figures = _created_figures(detail.get("eventName"), parameters)
         if figures is not None:
             self.created_with[figures[0]] = figures[1]
@@ -227,6 +253,12 @@ class FakeSageMaker:
                 for job in self.described_training_jobs.values()
                 if (job.get("WarmPoolStatus") or {}).get("Status") == status
                 and (_time(job.get("LastModifiedTime")) or since) > since
+            ]
+            pools += [
+                warm_pool_of(job)
+                for job in self.warm_pools.values()
+                if job["WarmPoolStatus"]["Status"] == status
+                and since < job["LastModifiedTime"] <= clock.now()
             ]
         return pools
 

@@ -6,8 +6,11 @@ children, processing jobs whose events carry no tags (their tags come from the C
 batch transforms whose events lack `TransformResources` (DescribeTransformJob answers from the create call),
 a production endpoint that autoscales, a dev endpoint, an async endpoint, a shared endpoint running
 across the month end, notebooks kept to working hours and one left on over a weekend, an instance type
-the catalog cannot price and an untagged job. Then: duplicates, events delivered out of order, and
-malformed lines. The same seed always gives the same lines.
+the catalog cannot price and an untagged job. And every kind metered beyond those (`_more_kinds`): a
+Studio space with apps (one whose DeleteApp is lost: the sweep closes it), a training job's warm pool,
+an endpoint of inference components, a serverless endpoint with provisioned concurrency, a HyperPod
+cluster, an MLflow tracking server, and a blue/green deployment to a config with a shadow variant. Then:
+duplicates, events delivered out of order, and malformed lines. The same seed always gives the same lines.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from decimal import Decimal
 from typing import Any
 
 from sagecost.local import events
+from sagecost.local.fake_account import ServerlessHour
 from sagecost.models.allocation import AllocationPolicy, ShareSplit
 from sagecost.models.budgets import Budget, BudgetPolicy
 from sagecost.models.config import KeyRule, Mode, PolicyKind, SagecostConfig, TagPolicy
@@ -390,6 +394,337 @@ def _untagged_experiment(start: datetime) -> list[dict[str, Any]]:
     ]
 
 
+DOMAIN = "d-demo00000001"
+STUDIO_SPACE = "churn-space"
+LOST_DELETE_APP = MONTH_START + timedelta(days=9, hours=18)
+"""When the `churn-gpu` app was really deleted: its DeleteApp never reaches EventBridge (`lost_events`)."""
+
+
+def _studio() -> list[dict[str, Any]]:
+    """Churn's shared space (50 GB, tagged at creation; its apps carry its tags): JupyterLab on
+    ml.t3.medium 09:00-17:00 on four days, Code Editor on ml.g5.xlarge for 4 hours, a JupyterLab on
+    ml.g5.xlarge whose DeleteApp is lost (deleted 18:00, closed by the 19:00 sweep), and a user
+    profile's Studio Classic JupyterServer on `system`, which bills nothing."""
+    churn, day = PROJECTS[3], timedelta(days=1)
+    feed = [
+        events.studio_space(
+            "CreateSpace",
+            DOMAIN,
+            STUDIO_SPACE,
+            at=MONTH_START + 2 * day + timedelta(hours=8),
+            volume_gb=50,
+            tags=churn.tags(),
+            principal="AROAEXAMPLE:dan",
+        ),
+        events.studio_app(
+            "CreateApp",
+            DOMAIN,
+            "carol",
+            "JupyterServer",
+            "default",
+            at=MONTH_START + day + timedelta(hours=9),
+            instance_type="system",
+            in_space=False,
+            principal="AROAEXAMPLE:carol",
+        ),
+    ]
+    for start in (2, 3, 6, 7):
+        opened = MONTH_START + start * day + timedelta(hours=9)
+        common: dict[str, Any] = {"principal": "AROAEXAMPLE:dan"}
+        feed += [
+            events.studio_app(
+                "CreateApp",
+                DOMAIN,
+                STUDIO_SPACE,
+                "JupyterLab",
+                "default",
+                at=opened,
+                instance_type="ml.t3.medium",
+                **common,
+            ),
+            events.studio_app(
+                "DeleteApp",
+                DOMAIN,
+                STUDIO_SPACE,
+                "JupyterLab",
+                "default",
+                at=opened + timedelta(hours=8),
+                **common,
+            ),
+        ]
+    coding = MONTH_START + 5 * day + timedelta(hours=10)
+    feed += [
+        events.studio_app(
+            "CreateApp",
+            DOMAIN,
+            STUDIO_SPACE,
+            "CodeEditor",
+            "default",
+            at=coding,
+            instance_type="ml.g5.xlarge",
+            principal="AROAEXAMPLE:dan",
+        ),
+        events.studio_app(
+            "DeleteApp",
+            DOMAIN,
+            STUDIO_SPACE,
+            "CodeEditor",
+            "default",
+            at=coding + timedelta(hours=4),
+            principal="AROAEXAMPLE:dan",
+        ),
+        events.studio_app(
+            "CreateApp",
+            DOMAIN,
+            STUDIO_SPACE,
+            "JupyterLab",
+            "churn-gpu",
+            at=LOST_DELETE_APP - timedelta(hours=9),
+            instance_type="ml.g5.xlarge",
+            principal="AROAEXAMPLE:dan",
+        ),
+    ]
+    return feed
+
+
+def lost_events() -> list[dict[str, Any]]:
+    """What happened in the account but never reached EventBridge: the `churn-gpu` app's DeleteApp."""
+    return [
+        events.studio_app(
+            "DeleteApp",
+            DOMAIN,
+            STUDIO_SPACE,
+            "JupyterLab",
+            "churn-gpu",
+            at=LOST_DELETE_APP,
+            principal="AROAEXAMPLE:dan",
+        )
+    ]
+
+
+def _warm_pool() -> list[dict[str, Any]]:
+    """Fraud's tuning loop keeps its instances warm: 2 x ml.m5.xlarge for 2 hours, then a 30-minute
+    warm pool nobody reuses (Terminated, 1,800 s retained: 1 instance-hour)."""
+    fraud, start = PROJECTS[0], MONTH_START + timedelta(days=11, hours=9)
+    common: dict[str, Any] = {
+        "instance_type": "ml.m5.xlarge",
+        "instance_count": 2,
+        "tags": fraud.tags(),
+        "keep_alive_seconds": 1800,
+        "created": start - timedelta(minutes=3),
+    }
+    return [
+        events.training_job("fraud-warm-001", "InProgress", at=start - timedelta(minutes=3), **common),
+        events.training_job(
+            "fraud-warm-001",
+            "Completed",
+            at=start + timedelta(hours=2, seconds=30),
+            start=start,
+            end=start + timedelta(hours=2),
+            billable_seconds=7200,
+            **common,
+        ),
+    ]
+
+
+IC_ENDPOINT = "recs-llm"
+IC_RANKER, IC_RERANKER = "recs-ranker-ic", "recs-rerank-ic"
+
+
+def _inference_components() -> list[dict[str, Any]]:
+    """An ml.g5.12xlarge endpoint (4 GPUs) for two days, for inference components: recommendations'
+    ranker reserves 1 accelerator the whole time, churn's re-ranker 3 for its first day."""
+    recs, churn = PROJECTS[2], PROJECTS[3]
+    day, start = timedelta(days=1), MONTH_START + timedelta(days=7, hours=10)
+    variants = [("AllTraffic", 1)]
+    common: dict[str, Any] = {"config_name": "recs-llm-cfg", "variants": variants, "tags": recs.tags("prod")}
+    return [
+        events.endpoint_config(
+            "recs-llm-cfg",
+            [("AllTraffic", "ml.g5.12xlarge", 1)],
+            at=start - timedelta(minutes=5),
+            with_model=False,
+            tags=recs.tags("prod"),
+        ),
+        events.endpoint(IC_ENDPOINT, "CREATING", at=start, **common),
+        events.endpoint(IC_ENDPOINT, "IN_SERVICE", at=start + timedelta(minutes=8), **common),
+        events.inference_component_call(
+            "CreateInferenceComponent",
+            IC_RANKER,
+            at=start + timedelta(minutes=20),
+            endpoint_name=IC_ENDPOINT,
+            accelerators=1,
+            tags=recs.tags("prod"),
+            principal="AROAEXAMPLE:carol",
+        ),
+        events.inference_component_call(
+            "CreateInferenceComponent",
+            IC_RERANKER,
+            at=start + timedelta(minutes=30),
+            endpoint_name=IC_ENDPOINT,
+            accelerators=3,
+            tags=churn.tags("prod"),
+            principal="AROAEXAMPLE:dan",
+        ),
+        events.inference_component_call(
+            "DeleteInferenceComponent",
+            IC_RERANKER,
+            at=start + day + timedelta(minutes=30),
+            principal="AROAEXAMPLE:dan",
+        ),
+        events.endpoint(IC_ENDPOINT, "DELETING", at=start + 2 * day, **common),
+        events.endpoint(
+            IC_ENDPOINT,
+            "DELETED",
+            at=start + 2 * day + timedelta(minutes=4),
+            config_name="recs-llm-cfg",
+            variants=[],
+            tags={},
+        ),
+    ]
+
+
+SERVERLESS_ENDPOINT = "churn-serverless"
+SERVERLESS_TRAFFIC = {
+    SERVERLESS_ENDPOINT: ServerlessHour(
+        invocations=Decimal(3600),
+        provisioned_invocations=Decimal(3000),
+        latency_microseconds=Decimal(250_000),
+    )
+}
+"""The serverless endpoint's CloudWatch figures each hour in service: 600 on-demand invocations of 0.25 s
+(150 concurrency-seconds an hour)."""
+
+
+def _serverless() -> list[dict[str, Any]]:
+    """Churn's serverless endpoint (4 GB, provisioned concurrency 2) for ten days."""
+    churn, start = PROJECTS[3], MONTH_START + timedelta(days=3, hours=9)
+    common: dict[str, Any] = {"config_name": "churn-serverless-cfg", "variants": [], "tags": churn.tags()}
+    return [
+        events.endpoint_config(
+            "churn-serverless-cfg",
+            [],
+            at=start - timedelta(minutes=5),
+            serverless_variants=["AllTraffic"],
+            serverless_memory_mb=4096,
+            provisioned_concurrency=2,
+            tags=churn.tags(),
+        ),
+        events.endpoint(SERVERLESS_ENDPOINT, "CREATING", at=start, **common),
+        events.endpoint(SERVERLESS_ENDPOINT, "IN_SERVICE", at=start + timedelta(minutes=5), **common),
+        events.endpoint(SERVERLESS_ENDPOINT, "DELETING", at=start + timedelta(days=10, minutes=5), **common),
+        events.endpoint(
+            SERVERLESS_ENDPOINT,
+            "DELETED",
+            at=start + timedelta(days=10, minutes=7),
+            config_name="churn-serverless-cfg",
+            variants=[],
+            tags={},
+        ),
+    ]
+
+
+def _hyperpod() -> list[dict[str, Any]]:
+    """Forecasting's HyperPod cluster (tagged at CreateCluster): 2 x ml.g5.2xlarge workers and an
+    ml.m5.xlarge controller from day 11 08:30, scaled to 4 workers on day 13 08:30, deleted day 15 08:30."""
+    forecasting, created = PROJECTS[4], MONTH_START + timedelta(days=10, hours=8)
+    cluster_id, name = "hp0forecast01", "forecast-hp"
+    cluster_arn = f"arn:aws:sagemaker:{events.DEFAULT_REGION}:{events.DEFAULT_ACCOUNT}:cluster/{cluster_id}"
+
+    def state(status: str, at: datetime, workers: int) -> dict[str, Any]:
+        groups = [("workers", "ml.g5.2xlarge", workers), ("controller", "ml.m5.xlarge", 1)]
+        return events.hyperpod_cluster(cluster_id, name, status, at=at, created=created, groups=groups)
+
+    return [
+        events.cloudtrail_call(
+            "CreateCluster",
+            {"clusterName": name, "tags": [{"key": k, "value": v} for k, v in forecasting.tags().items()]},
+            at=created,
+            response_elements={"clusterArn": cluster_arn},
+            principal="AROAEXAMPLE:erin",
+        ),
+        state("InService", created + timedelta(minutes=30), 2),
+        state("Updating", created + timedelta(days=2, minutes=30), 2),
+        state("InService", created + timedelta(days=2, minutes=45), 4),
+        state("Deleting", created + timedelta(days=4, minutes=30), 0),
+    ]
+
+
+def _mlflow() -> list[dict[str, Any]]:
+    """The platform team's Small MLflow tracking server, day 2 09:00 to day 22 09:00 (480 hours)."""
+    start = MONTH_START + timedelta(days=1, hours=9)
+    return [
+        events.mlflow_call(
+            "CreateMlflowTrackingServer",
+            "platform-mlflow",
+            at=start,
+            size="Small",
+            tags=PLATFORM.tags("prod"),
+            principal="AROAEXAMPLE:platform-team",
+        ),
+        events.mlflow_call(
+            "DeleteMlflowTrackingServer",
+            "platform-mlflow",
+            at=start + timedelta(days=20),
+            principal="AROAEXAMPLE:platform-team",
+        ),
+    ]
+
+
+def _blue_green() -> list[dict[str, Any]]:
+    """Fraud's production endpoint moves to a new config on day 27 by a blue/green deployment (the new
+    fleet of 2 x ml.m5.xlarge runs beside the old one from 10:08 to 10:40) that adds a shadow variant
+    (1 x ml.m5.large) for the rest of the month."""
+    fraud, at = PROJECTS[0], MONTH_START + timedelta(days=26, hours=10)
+    old, new = "fraud-prod-cfg", "fraud-prod-cfg-2"
+    return [
+        events.endpoint_config(
+            new,
+            [("AllTraffic", "ml.m5.xlarge", 2)],
+            at=at - timedelta(minutes=5),
+            shadow_variants=[("shadow", "ml.m5.large", 1)],
+            tags=fraud.tags("prod"),
+        ),
+        events.endpoint(
+            "fraud-prod",
+            "UPDATING",
+            at=at,
+            config_name=old,
+            variants=[("AllTraffic", 2)],
+            tags=fraud.tags("prod"),
+        ),
+        events.endpoint_deployment(
+            "fraud-prod",
+            at=at,
+            config_name=old,
+            pending_config_name=new,
+            variants=[("AllTraffic", 2)],
+            pending_variants=[("AllTraffic", 2, 2)],
+            stage_start=at + timedelta(minutes=8),
+        ),
+        events.endpoint(
+            "fraud-prod",
+            "IN_SERVICE",
+            at=at + timedelta(minutes=40),
+            config_name=new,
+            variants=[("AllTraffic", 2)],
+            tags=fraud.tags("prod"),
+        ),
+    ]
+
+
+def _more_kinds() -> list[dict[str, Any]]:
+    return [
+        *_studio(),
+        *_warm_pool(),
+        *_inference_components(),
+        *_serverless(),
+        *_hyperpod(),
+        *_mlflow(),
+        *_blue_green(),
+    ]
+
+
 DEMO_CONFIG = SagecostConfig(
     tags=TagPolicy(
         project=KeyRule(key="Project", default="unassigned"),
@@ -432,7 +767,9 @@ DEMO_CONFIG = SagecostConfig(
 """The demo's policy: tag jobs and endpoints, report the rest (notebooks, models, configs). The platform
 team's shared endpoint is split over the projects by their direct cost, production usage weighing double."""
 
-BUSY_ENDPOINTS = frozenset({"fraud-prod", "recs-dev", "platform-shared"})
+BUSY_ENDPOINTS = frozenset(
+    {"fraud-prod", "recs-dev", "platform-shared", IC_ENDPOINT, IC_RANKER, IC_RERANKER, SERVERLESS_ENDPOINT}
+)
 """The demo's endpoints that serve traffic (events carry no metrics): churn's async endpoint sits idle."""
 
 
@@ -480,6 +817,7 @@ def demo_events(seed: int = 7) -> list[dict[str, Any]]:
     for index, project in enumerate(PROJECTS):
         feed += _notebook_days(rng, project, left_on_weekend=index == 1)
     feed += _endpoints()
+    feed += _more_kinds()
     return sorted(feed, key=lambda e: (e["time"], e["id"]))
 
 

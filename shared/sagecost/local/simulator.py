@@ -23,6 +23,7 @@ import importlib
 import json
 import os
 import re
+from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -40,13 +41,18 @@ from moto.events.models import EventPattern
 from pydantic import TypeAdapter, ValidationError
 
 from sagecost import clock, wiring
+from sagecost.adapters.hyperpod import Boto3HyperPodClusters
 from sagecost.adapters.ledger import DynamoLedger, kept_raw
+from sagecost.adapters.mlflow import Boto3MlflowServers
 from sagecost.adapters.notifier import Notice
 from sagecost.adapters.reports import DirectoryReports
+from sagecost.adapters.sagemaker import Boto3SageMaker
+from sagecost.adapters.studio import Boto3StudioApps
 from sagecost.domain.periods import hour_floor
 from sagecost.domain.pricing import PriceBook
 from sagecost.local import template as sam
 from sagecost.local.bill import SimulatedBill
+from sagecost.local.fake_account import FakeAccount, ServerlessHour, ServerlessTraffic
 from sagecost.local.fake_metrics import ScenarioTraffic
 from sagecost.local.fake_sagemaker import FakeSageMaker
 from sagecost.local.moto_speedups import fast_dynamodb_transactions
@@ -349,6 +355,7 @@ class Simulator:
         self.failed_runs: list[tuple[str, str, str]] = []
         """(function, virtual time, error) of each scheduled run that raised (Lambda would retry it twice)."""
         self.fake: FakeSageMaker | None = None
+        self.account: FakeAccount | None = None
         self.not_simulated: tuple[str, ...] = NOT_SIMULATED
         self.now = datetime.min.replace(tzinfo=UTC)
         self.next_hour: datetime | None = None
@@ -404,6 +411,8 @@ class Simulator:
         since the previous tick (a 00:30 schedule runs at the 01:00 tick)."""
         if self.first_hour is None:
             self.first_hour = self.now
+        if self.account is not None:
+            self.account.catch_up(self.now)
         elapsed_hours = int((self.now - self.first_hour).total_seconds() // 3600)
         for function in self.scheduled:
             if function.handler.startswith(self.not_simulated):
@@ -450,6 +459,8 @@ class Simulator:
             return
         for raw in self.fake.take_emitted():
             self.fake.observe(raw)
+            if self.account is not None:
+                self.account.observe(raw)
             routed = self.route(raw, json.dumps(raw))
             for queue_id in routed if isinstance(routed, list) else []:
                 self.parked_emitted += self.drain(queue_id)
@@ -755,6 +766,8 @@ def _replay(
         last_time = max(last_time or line.moment, line.moment)
         event = fake.as_sagemaker_sends(line.event)
         fake.observe(event)
+        if simulator.account is not None:
+            simulator.account.observe(event)
         body = line.text if event is line.event else json.dumps(event)
         line_of.setdefault(line.text, line.number)
         line_of.setdefault(body, line.number)
@@ -823,14 +836,21 @@ def simulate(
     progress: Progress | None = None,
     log_level: str = "ERROR",
     busy_endpoints: Collection[str] | None = None,
+    serverless_traffic: Mapping[str, ServerlessHour] | None = None,
+    unseen: Iterable[dict[str, Any]] = (),
 ) -> SimulationResult:
     """Replay event lines (one EventBridge envelope per line) and write ledger, rejections and summary.
 
     `busy_endpoints`: the endpoints that serve traffic, for idle shutdown (events carry no metrics);
-    None: every endpoint is busy, so no endpoint looks idle."""
+    None: every endpoint is busy, so no endpoint looks idle. `serverless_traffic`: the serverless endpoints'
+    hourly CloudWatch figures while in service (by endpoint name). `unseen`: events that happened in the
+    account but are never delivered (a lost CloudTrail event): the fakes apply them at their time, so only
+    the hourly sweep can find them out."""
     template = sam.load_template(template_path)
     result = SimulationResult(out=out)
     fake = FakeSageMaker()
+    account = FakeAccount(serverless=ServerlessTraffic(per_endpoint=dict(serverless_traffic or {})))
+    account.expect_unseen(unseen)
     prices = PriceBook(catalog)
     config = config or SagecostConfig()
     notifier = RecordingNotifier()
@@ -858,23 +878,34 @@ def simulate(
                     DirectoryReports(out / "allocation", relative_to=out), reports_notifier
                 ),
                 billed_costs_value=SimulatedBill(ledger),
-                studio=None,  # the demo has no Studio apps
+                studio=Boto3StudioApps(account.studio),
                 traffic_value=ScenarioTraffic(busy_endpoints),
+                serverless_metrics=account.serverless,
+                inference_components=Boto3SageMaker(cast(Any, account.components)),
                 resource_tags_value=fake.sagemaker_tags,
+                mlflow=Boto3MlflowServers(account.mlflow),
+                hyperpod=Boto3HyperPodClusters(account.hyperpod),
             ),
         )
         simulator.fake = fake
+        simulator.account = account
         if config.idle.enforce:
             simulator.not_simulated = ()
         notifier.clock = reports_notifier.clock = lambda: simulator.now
         clock.use(lambda: simulator.now)
         admitted = _admit(simulator, lines, result, latest)
         fake.learn_creation_tags(line.text for line in admitted)
+        for line in admitted:
+            account.learn_creation_tags(line.event)
         _replay(simulator, fake, admitted, result, progress)
         # the month-end run happened on each 1st the replay passed; the months end with what came after
         result.allocations = {month: simulator.allocate(month) for month in simulator.ledger.months()}
+        bill = SimulatedBill(simulator.ledger)
+        for month, allocation in result.allocations.items():
+            allocation["priced_usage"] = bill.priced_usage(month)
         result.sweeps = simulator.sweeps
-        result.sagemaker_reads = dict(sorted(fake.calls.items()))
+        reads = fake.calls + Counter(account.calls)
+        result.sagemaker_reads = dict(sorted(reads.items()))
         actions = simulator.ledger.actions()
         project_key = config.tags.project.key
         projects_added = {
