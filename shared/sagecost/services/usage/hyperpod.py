@@ -9,17 +9,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from sagecost.adapters.hyperpod import ClusterSummary, HyperPodClusters
 from sagecost.domain.kinds import hyperpod
 from sagecost.domain.kinds.spec import KindSpec
 from sagecost.models.events import HyperPodClusterEvent, InvalidEvent, SageMakerEvent
 from sagecost.models.ledger import ResourceKind
 from sagecost.models.state import ResourceTimeline
-from sagecost.observability import logger
 from sagecost.services.usage.results import MeteringResult, SweepReport
-from sagecost.services.usage.timelines import hold_open, observed
+from sagecost.services.usage.timelines import listed_or_held, observed
 from sagecost.services.usage.writer import UsageWriter, WriteBatch, new_timeline, with_tags
 
 
@@ -65,13 +62,10 @@ class HyperPodMeter:
         report: SweepReport,
         batch: WriteBatch,
     ) -> None:
-        try:
-            clusters = self.clusters.clusters()
-        except (ClientError, BotoCoreError) as error:
-            logger.warning("HyperPod clusters not listed: %s", error)
-            hold_open(open_timelines, ResourceKind.HYPERPOD_CLUSTER)  # a failed listing closes nothing
-            return
-        for cluster in clusters:
+        clusters = listed_or_held(
+            self.clusters.clusters, open_timelines, ResourceKind.HYPERPOD_CLUSTER, "ListClusters"
+        )
+        for cluster in clusters or ():
             self._sweep_cluster(cluster, open_timelines.pop(cluster.arn, None), now, report, batch)
 
     def _sweep_cluster(

@@ -9,17 +9,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from sagecost.adapters.mlflow import MlflowServers, TrackingServer
 from sagecost.domain.kinds import mlflow
 from sagecost.domain.kinds.spec import KindSpec
 from sagecost.models.events import ApiCallEvent, InvalidEvent, SageMakerEvent
 from sagecost.models.ledger import ResourceKind
 from sagecost.models.state import ResourceTimeline, Transition
-from sagecost.observability import logger
 from sagecost.services.usage.results import MeteringResult, SweepReport
-from sagecost.services.usage.timelines import hold_open, observed
+from sagecost.services.usage.timelines import listed_or_held, observed
 from sagecost.services.usage.writer import UsageWriter, WriteBatch, new_timeline, with_tags
 
 
@@ -114,13 +111,13 @@ class MlflowMeter:
         report: SweepReport,
         batch: WriteBatch,
     ) -> None:
-        try:
-            servers = self.servers.tracking_servers()
-        except (ClientError, BotoCoreError) as error:
-            logger.warning("MLflow tracking servers not listed: %s", error)
-            hold_open(open_timelines, ResourceKind.MLFLOW_SERVER)  # a failed listing closes nothing
-            return
-        for server in servers:
+        servers = listed_or_held(
+            self.servers.tracking_servers,
+            open_timelines,
+            ResourceKind.MLFLOW_SERVER,
+            "ListMlflowTrackingServers",
+        )
+        for server in servers or ():
             self._sweep_server(server, open_timelines.pop(server.arn, None), now, report, batch)
 
     def _sweep_server(

@@ -14,8 +14,6 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TypeVar
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from sagecost.adapters.sagemaker import SageMakerReader
 from sagecost.adapters.studio import AppSummary, SpaceSummary, StudioApps
 from sagecost.domain.kinds import space as spaces
@@ -25,12 +23,9 @@ from sagecost.domain.timeline import due_for_sweep
 from sagecost.models.events import ApiCallEvent, SageMakerEvent
 from sagecost.models.ledger import ResourceKind
 from sagecost.models.state import ResourceTimeline
-from sagecost.observability import logger
 from sagecost.services.usage.results import MeteringResult, SweepReport
-from sagecost.services.usage.timelines import observed
+from sagecost.services.usage.timelines import hold_open, listed_or_held, observed
 from sagecost.services.usage.writer import UsageWriter, WriteBatch, new_timeline, with_tags, with_volume
-
-LISTING_ERRORS = (ClientError, BotoCoreError)
 
 
 def _region_account(event: ApiCallEvent) -> tuple[str, str]:
@@ -61,18 +56,10 @@ def _listing(
     """The open timelines of `kind` by lower-case resource part, and what `listing` lists. If it fails (or
     there is no Studio adapter), every timeline of the kind is popped: kept open, not taken for vanished."""
     mine = _mine(open_timelines, kind)
-    listed: list[T] | None = None
-    if listing is not None:
-        try:
-            listed = listing()
-        except LISTING_ERRORS as error:
-            logger.warning(
-                f"{call} failed: {kind.value}s stay open until a sweep lists them", error=str(error)
-            )
-    if listed is None:
-        for kept in mine.values():
-            open_timelines.pop(kept, None)
-    return mine, listed
+    if listing is None:
+        hold_open(open_timelines, kind)
+        return mine, None
+    return mine, listed_or_held(listing, open_timelines, kind, call)
 
 
 def _stale(timeline: ResourceTimeline | None, created: datetime | None) -> bool:

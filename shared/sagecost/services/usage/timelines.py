@@ -3,10 +3,17 @@ open when its listing failed."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
+from typing import TypeVar
+
+from botocore.exceptions import BotoCoreError, ClientError
 
 from sagecost.models.ledger import ResourceKind
 from sagecost.models.state import BillingLine, ResourceTimeline, Transition
+from sagecost.observability import logger
+
+Listed = TypeVar("Listed")
 
 
 def observed(
@@ -41,3 +48,19 @@ def hold_open(open_timelines: dict[str, ResourceTimeline], kind: ResourceKind) -
     hands, so none is closed as vanished; the next sweep that lists them meters the gap."""
     for arn in [arn for arn, t in open_timelines.items() if t.resource.kind is kind]:
         open_timelines.pop(arn)
+
+
+def listed_or_held(
+    listing: Callable[[], list[Listed]],
+    open_timelines: dict[str, ResourceTimeline],
+    kind: ResourceKind,
+    call: str,
+) -> list[Listed] | None:
+    """What `listing` lists; if the call fails, None, with the kind's open timelines held open (a failed
+    listing closes nothing) and a warning naming the call."""
+    try:
+        return listing()
+    except (ClientError, BotoCoreError) as error:
+        logger.warning(f"{call} failed: {kind.value}s stay open until a sweep lists them", error=str(error))
+        hold_open(open_timelines, kind)
+        return None
