@@ -423,39 +423,39 @@ def usage_meter(adapters: Adapters) -> UsageMeter:
     return _service(
         adapters,
         "usage_meter",
-        lambda config, prices: UsageMeter(
-            adapters.ledger,
-            adapters.sagemaker,
-            prices,
-            config,
-            kind_meters=_kind_meters(adapters, UsageWriter(adapters.ledger, prices, config)),
-        ),
+        lambda config, prices: _usage_meter(adapters, UsageWriter(adapters.ledger, prices, config)),
+    )
+
+
+def _usage_meter(adapters: Adapters, writer: UsageWriter) -> UsageMeter:
+    """Every kind's meter writing through the one `writer`."""
+    return UsageMeter(
+        adapters.ledger,
+        adapters.sagemaker,
+        writer.prices,
+        writer.config,
+        kind_meters=_kind_meters(adapters, writer),
+        writer=writer,
     )
 
 
 def _kind_meters(adapters: Adapters, writer: UsageWriter) -> list[KindMeter]:
-    """The kinds beyond the built-in five, sharing one writer: blue/green deployments, inference
-    components, and serverless on-demand estimates where CloudWatch can be read."""
+    """The kinds beyond the built-in five, sharing one writer, in the order the sweep runs them: blue/green
+    deployments, inference components, Studio apps and spaces, then the kinds whose adapter this wiring
+    has (warm pools, MLflow tracking servers, HyperPod clusters, serverless estimates from CloudWatch)."""
     meters: list[KindMeter] = [
         EndpointDeploymentMeter(writer),
         InferenceComponentMeter(writer, _component_reader(adapters)),
         *studio_meters(writer, adapters.sagemaker, adapters.studio),
-        *_issue12_e_meters(adapters, writer),
     ]
-    if adapters.serverless_metrics is not None:
-        meters.append(ServerlessMeter(writer, adapters.sagemaker, adapters.serverless_metrics))
-    return meters
-
-
-def _issue12_e_meters(adapters: Adapters, writer: UsageWriter) -> list[KindMeter]:
-    """Warm pools, MLflow tracking servers and HyperPod clusters (issue 12)."""
-    meters: list[KindMeter] = []
     if isinstance(adapters.sagemaker, WarmPoolReader):
         meters.append(WarmPoolMeter(writer, adapters.sagemaker))
     if adapters.mlflow is not None:
         meters.append(MlflowMeter(writer, adapters.mlflow))
     if adapters.hyperpod is not None:
         meters.append(HyperPodMeter(writer, adapters.hyperpod))
+    if adapters.serverless_metrics is not None:
+        meters.append(ServerlessMeter(writer, adapters.sagemaker, adapters.serverless_metrics))
     return meters
 
 

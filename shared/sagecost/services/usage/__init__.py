@@ -40,11 +40,14 @@ class UsageMeter:
         *,
         transaction_limit: int = TRANSACTION_LIMIT,
         kind_meters: Sequence[KindMeter] = (),
+        writer: UsageWriter | None = None,
     ) -> None:
+        """`writer`: the one the `kind_meters` were built with, so every kind writes through the same one
+        (by default a writer of `ledger`, `prices`, `config` and `transaction_limit`)."""
         self.ledger = ledger
         self.prices = prices
         self.config = config
-        self.writer = UsageWriter(ledger, prices, config, transaction_limit=transaction_limit)
+        self.writer = writer or UsageWriter(ledger, prices, config, transaction_limit=transaction_limit)
         self.kind_meters = tuple(kind_meters)
         self._reader = sagemaker
         self._build()
